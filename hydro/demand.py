@@ -1,0 +1,61 @@
+"""Monthly demands of offtakes and requirements of terminals, with the run's Qosh Tepa settings applied.
+
+Offtake demand: the annual volume of the basin file, `growing_share` of it in April-September and the rest in
+October-March, spread by days within each season. Qosh Tepa: the run's annual target on the run's monthly
+pattern, nothing before its start month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hydro.network import Network
+from hydro.scenario import QoshTepa
+from hydro.timeaxis import TimeAxis, seasonal_volumes
+from hydro.units import m3s_to_hm3
+
+
+@dataclass
+class Demands:
+    """What is asked for: offtake demand (T, K) and terminal requirement (T, J), hm3 per month; capacity (K,) hm3/day."""
+
+    offtake: np.ndarray
+    terminal: np.ndarray
+    capacity: np.ndarray
+    conveyance_loss: np.ndarray
+
+
+def qosh_tepa_monthly(qt: QoshTepa, network: Network, axis: TimeAxis) -> np.ndarray:
+    """Qosh Tepa's monthly target (T,) in hm3 from the run's annual target and pattern."""
+    annual = qt.withdrawal_km3 * 1000.0
+    if qt.pattern == "seasonal":
+        k = network.qosh_tepa
+        share = network.offtake_growing_share[k] if k is not None else 0.5
+        monthly = seasonal_volumes([annual], [share], axis)[:, 0]
+    elif qt.pattern == "uniform":
+        monthly = annual * axis.days / 365.25
+    else:
+        if qt.pattern == "kerki":
+            weights = network.basin.regimes["kerki"] * np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+        else:
+            weights = np.asarray(qt.pattern, dtype=float)
+        monthly = annual * (weights / weights.sum())[axis.calendar_month]
+    if qt.start is not None:
+        monthly = np.where(axis.month_starts >= qt.start, monthly, 0.0)
+    return monthly
+
+
+def build_demands(network: Network, axis: TimeAxis, qt: QoshTepa | None) -> Demands:
+    """Monthly demands for every offtake and requirements for every terminal of `network` over `axis`."""
+    offtake = seasonal_volumes(network.offtake_demand_annual, network.offtake_growing_share, axis)
+    terminal = seasonal_volumes(network.terminal_requirement_annual, network.terminal_growing_share, axis)
+    capacity = network.offtake_capacity.copy()
+    conveyance = network.offtake_conveyance_loss.copy()
+    k = network.qosh_tepa
+    if qt is not None and k is not None:
+        offtake[:, k] = qosh_tepa_monthly(qt, network, axis)
+        capacity[k] = m3s_to_hm3(qt.capacity_m3s, 1.0)
+        conveyance[k] = qt.conveyance_loss
+    return Demands(offtake=offtake, terminal=terminal, capacity=capacity, conveyance_loss=conveyance)

@@ -1,0 +1,65 @@
+"""Figures computed from a results Dataset: annual means per state, flows at named nodes, seasonal shares.
+
+Inputs are hm3 per month; outputs are km3 per year (annual mean over the run's whole years) and percent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+STATE_ORDER = ("AFG", "TJK", "UZB", "TKM")
+
+
+def years(ds: xr.Dataset) -> float:
+    """Length of the run in years (months / 12)."""
+    return ds.sizes["time"] / 12.0
+
+
+def annual_km3(da: xr.DataArray) -> xr.DataArray:
+    """Mean annual volume in km3/yr of a (member, time, ...) hm3 array, averaged over members."""
+    return da.sum("time").mean("member") / years(da) / 1000.0 if "member" in da.dims else da.sum("time") / years(da) / 1000.0
+
+
+def state_summary(ds: xr.Dataset) -> pd.DataFrame:
+    """Per state: annual mean demand, withdrawal and shortfall (km3/yr) and shortfall as % of demand."""
+    offtakes = ds.where(ds.kind == "offtake", drop=True)
+    rows = []
+    states = [s for s in STATE_ORDER if s in set(offtakes.state.values)] + sorted(set(offtakes.state.values) - set(STATE_ORDER))
+    for s in states:
+        sel = offtakes.sel(node=offtakes.state == s)
+        demand = float(annual_km3(sel.demand.sum("node")))
+        withdrawal = float(annual_km3(sel.withdrawal.sum("node")))
+        shortfall = float(annual_km3(sel.shortfall.sum("node")))
+        rows.append({
+            "state": s,
+            "demand_km3": demand,
+            "withdrawal_km3": withdrawal,
+            "shortfall_km3": shortfall,
+            "shortfall_pct": 100.0 * shortfall / demand if demand > 0 else 0.0,
+        })
+    return pd.DataFrame(rows).set_index("state")
+
+
+def terminal_summary(ds: xr.Dataset) -> pd.DataFrame:
+    """Per terminal: annual mean inflow and requirement (km3/yr), and the requirement's shortfall."""
+    term = ds.where(ds.kind == "terminal", drop=True)
+    rows = []
+    for node in term.node.values:
+        inflow = float(annual_km3(term.inflow.sel(node=node)))
+        req = float(annual_km3(term.requirement.sel(node=node)))
+        unmet = float(annual_km3(np.maximum(term.requirement.sel(node=node) - term.inflow.sel(node=node), 0)))
+        rows.append({"terminal": str(node), "inflow_km3": inflow, "requirement_km3": req, "requirement_shortfall_km3": unmet})
+    return pd.DataFrame(rows).set_index("terminal")
+
+
+def monthly_shortfall_by_state(ds: xr.DataArray | xr.Dataset) -> xr.DataArray:
+    """Shortfall (member-mean) per state and month of the run, hm3: dims (time, state)."""
+    off = ds.shortfall.where(ds.kind == "offtake", drop=True)
+    return off.mean("member").groupby("state").sum("node")
+
+
+def node_annual_km3(ds: xr.Dataset, variable: str, node: str) -> float:
+    """Annual mean of `variable` at `node`, km3/yr."""
+    return float(annual_km3(ds[variable].sel(node=node)))

@@ -1,0 +1,181 @@
+"""Compile a validated :class:`~hydro.basin.Basin` into index arrays for the simulator.
+
+Nodes are put in topological order (every node after all nodes upstream of it), so that one pass from
+index 0 to N-1 routes a month's water from the headwaters to the terminals. A reservoir switched off is
+compiled as a junction: it passes water through and holds none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hydro.basin import Basin
+
+INFLOW, JUNCTION, RESERVOIR, OFFTAKE, TERMINAL = range(5)
+KIND_CODE = {"inflow": INFLOW, "junction": JUNCTION, "reservoir": RESERVOIR, "offtake": OFFTAKE, "terminal": TERMINAL}
+
+
+@dataclass
+class Network:
+    """The basin as arrays in topological order. Volumes in hm3, rates in hm3/day."""
+
+    basin: Basin
+    names: list[str]
+    kind: np.ndarray  # (N,) kind codes
+    kind_name: list[str]  # (N,) kind as written (a disabled reservoir stays "reservoir" here)
+    state: list[str]
+    province: list[str]
+    downstream: np.ndarray  # (N,) index of the next node, -1 for terminals
+    loss_fraction: np.ndarray  # (N,) loss on the reach leaving each node
+    min_flow: np.ndarray  # (N,) protected flow on the reach leaving each node, hm3/day
+    # inflow nodes
+    inflow_idx: np.ndarray
+    inflow_annual: np.ndarray  # hm3/yr
+    inflow_regime: list[str]
+    # offtakes
+    offtake_idx: np.ndarray
+    offtake_demand_annual: np.ndarray  # hm3/yr
+    offtake_growing_share: np.ndarray
+    offtake_capacity: np.ndarray  # hm3/day, inf when none
+    offtake_return_fraction: np.ndarray
+    offtake_return_to: np.ndarray  # node index, -1 when nothing returns
+    offtake_conveyance_loss: np.ndarray
+    # reservoirs (enabled ones only)
+    reservoir_idx: np.ndarray
+    reservoir_capacity: np.ndarray  # hm3
+    reservoir_dead: np.ndarray  # hm3
+    reservoir_evaporation: np.ndarray  # hm3/yr at full storage
+    reservoir_max_release: np.ndarray  # hm3/day, inf when none
+    reservoir_curve: np.ndarray  # (R, 12) month-end target, fraction of active storage
+    reservoir_initial: np.ndarray  # hm3, nan = start on the curve
+    reservoir_demand_support: np.ndarray  # bool
+    reservoir_support_weight: np.ndarray  # (R, N): 1 / path factor to each offtake or terminal it serves, else 0
+    # terminals
+    terminal_idx: np.ndarray
+    terminal_requirement_annual: np.ndarray  # hm3/yr
+    terminal_growing_share: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+    @property
+    def qosh_tepa(self) -> int | None:
+        """Position among offtakes of the offtake flagged ``qosh_tepa = true`` (None when the basin has none)."""
+        for k, i in enumerate(self.offtake_idx):
+            if self.basin.nodes[self.names[i]].settings.get("qosh_tepa"):
+                return k
+        return None
+
+
+def topological_order(basin: Basin) -> list[str]:
+    """Node names ordered so that each node comes after every node upstream of it (Kahn's algorithm, stable)."""
+    indegree = {n: 0 for n in basin.nodes}
+    down = {r.source_node: r.target_node for r in basin.reaches}
+    for r in basin.reaches:
+        indegree[r.target_node] += 1
+    # a return flow must arrive before its receiving node is routed: treat it as an edge too
+    for node in basin.nodes.values():
+        target = node.settings.get("return_to")
+        if node.kind == "offtake" and target and target != down.get(node.name):
+            indegree[target] += 1
+    extra = {n.name: n.settings["return_to"] for n in basin.nodes.values() if n.kind == "offtake" and n.settings.get("return_to")}
+    ready = [n for n in basin.nodes if indegree[n] == 0]
+    order: list[str] = []
+    while ready:
+        name = ready.pop(0)
+        order.append(name)
+        targets = [down[name]] if name in down else []
+        if name in extra and extra[name] not in targets:
+            targets.append(extra[name])
+        for t in targets:
+            indegree[t] -= 1
+            if indegree[t] == 0:
+                ready.append(t)
+    if len(order) != len(basin.nodes):  # validation rules this out; keep the guard for hand-built basins
+        raise ValueError("the network has a cycle")
+    return order
+
+
+def compile_network(basin: Basin, enabled: dict[str, bool] | None = None) -> Network:
+    """Build the arrays; `enabled` switches reservoirs on or off by name (overriding the basin file)."""
+    enabled = dict(enabled or {})
+    order = topological_order(basin)
+    pos = {n: i for i, n in enumerate(order)}
+    nodes = [basin.nodes[n] for n in order]
+    reach_of = {r.source_node: r for r in basin.reaches}
+
+    def is_on(node) -> bool:
+        return bool(enabled.get(node.name, node.settings.get("enabled", True)))
+
+    kind = np.array([KIND_CODE[nd.kind] if not (nd.kind == "reservoir" and not is_on(nd)) else JUNCTION for nd in nodes])
+    downstream = np.array([pos[reach_of[nd.name].target_node] if nd.name in reach_of else -1 for nd in nodes])
+    loss = np.zeros(len(nodes))
+    min_flow = np.zeros(len(nodes))
+    for i, nd in enumerate(nodes):
+        r = reach_of.get(nd.name)
+        if r is not None:
+            loss[i] = r.figures["loss_fraction"].value if "loss_fraction" in r.figures else 0.0
+            min_flow[i] = r.figures["min_flow"].value if "min_flow" in r.figures else 0.0
+
+    inflows = [i for i, nd in enumerate(nodes) if nd.kind == "inflow"]
+    offtakes = [i for i, nd in enumerate(nodes) if nd.kind == "offtake"]
+    reservoirs = [i for i, nd in enumerate(nodes) if kind[i] == RESERVOIR]
+    terminals = [i for i, nd in enumerate(nodes) if nd.kind == "terminal"]
+
+    def curve_of(nd) -> np.ndarray:
+        c = nd.settings["curve"]
+        if c == "full":
+            return np.ones(12)
+        if c == "empty":
+            return np.zeros(12)
+        return basin.curves[c].astype(float)
+
+    # reservoirs that support demand serve every offtake and terminal requirement downstream of them
+    support = np.zeros((len(reservoirs), len(nodes)))
+    for r, i in enumerate(reservoirs):
+        factor, cur = 1.0, i
+        while downstream[cur] >= 0:
+            factor *= 1.0 - loss[cur]
+            cur = downstream[cur]
+            if kind[cur] in (OFFTAKE, TERMINAL):
+                support[r, cur] = 1.0 / factor
+
+    return Network(
+        basin=basin,
+        names=order,
+        kind=kind,
+        kind_name=[nd.kind for nd in nodes],
+        state=[nd.state for nd in nodes],
+        province=[nd.province for nd in nodes],
+        downstream=downstream,
+        loss_fraction=loss,
+        min_flow=min_flow,
+        inflow_idx=np.array(inflows, dtype=int),
+        inflow_annual=np.array([nodes[i].figures["annual_flow"].annual_hm3 for i in inflows]),
+        inflow_regime=[nodes[i].settings["regime"] for i in inflows],
+        offtake_idx=np.array(offtakes, dtype=int),
+        offtake_demand_annual=np.array([nodes[i].figures["demand"].annual_hm3 for i in offtakes]),
+        offtake_growing_share=np.array([nodes[i].figure("growing_share") for i in offtakes]),
+        offtake_capacity=np.array([nodes[i].figure("capacity", np.inf) for i in offtakes]),
+        offtake_return_fraction=np.array([nodes[i].figure("return_fraction", 0.0) for i in offtakes]),
+        offtake_return_to=np.array([pos[nodes[i].settings["return_to"]] if nodes[i].figure("return_fraction", 0.0) > 0 else -1 for i in offtakes], dtype=int),
+        offtake_conveyance_loss=np.array([nodes[i].figure("conveyance_loss", 0.0) for i in offtakes]),
+        reservoir_idx=np.array(reservoirs, dtype=int),
+        reservoir_capacity=np.array([nodes[i].figure("capacity") for i in reservoirs]),
+        reservoir_dead=np.array([nodes[i].figure("dead_storage") for i in reservoirs]),
+        reservoir_evaporation=np.array([nodes[i].figures["evaporation"].annual_hm3 if "evaporation" in nodes[i].figures else 0.0 for i in reservoirs]),
+        reservoir_max_release=np.array([nodes[i].figure("max_release", np.inf) for i in reservoirs]),
+        reservoir_curve=np.array([curve_of(nodes[i]) for i in reservoirs]).reshape(len(reservoirs), 12),
+        reservoir_initial=np.array([nodes[i].figure("initial_storage", np.nan) for i in reservoirs]),
+        reservoir_demand_support=np.array([bool(nodes[i].settings.get("demand_support", False)) for i in reservoirs], dtype=bool),
+        reservoir_support_weight=support,
+        terminal_idx=np.array(terminals, dtype=int),
+        terminal_requirement_annual=np.array([nodes[i].figures["requirement"].annual_hm3 if "requirement" in nodes[i].figures else 0.0 for i in terminals]),
+        terminal_growing_share=np.array([nodes[i].figure("growing_share", 0.5) for i in terminals]),
+    )

@@ -1,0 +1,248 @@
+"""Run files (``runs/*.toml``): what to simulate, with ``--set KEY=VALUE`` overrides.
+
+A run file names the basin (a path relative to the run file), the allocation rule, the period, the inflows and
+the Qosh Tepa settings. Every key is checked before anything runs; all problems are raised together in a
+:class:`~hydro.errors.ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hydro.errors import Collector, ScenarioError, did_you_mean
+from hydro.timeaxis import TimeAxis, parse_month
+
+FORMAT_VERSION = 1
+QT_PATTERNS = ("seasonal", "uniform", "kerki")
+HYDROLOGY_KINDS = ("climatology", "series")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _check_month(v) -> str | None:
+    try:
+        parse_month(v)
+        return None
+    except ValueError as err:
+        return str(err)
+
+
+# key -> (check returning None or the expectation, default); None default = required
+SCHEMA: dict[str, tuple] = {
+    "format_version": (lambda v: None if v == FORMAT_VERSION else f"{FORMAT_VERSION}", None),
+    "basin": (lambda v: None if isinstance(v, str) and v else "the basin folder, relative to the run file", None),
+    "title": (lambda v: None if isinstance(v, str) else "a string", ""),
+    "description": (lambda v: None if isinstance(v, str) else "a string", ""),
+    "rule": (lambda v: None if isinstance(v, str) else "the name of an allocation rule", "upstream_first"),
+    "time.start": (lambda v: _check_month(v), None),
+    "time.years": (lambda v: None if _is_int(v) and 1 <= v <= 1000 else "a whole number of years from 1 to 1000", None),
+    "hydrology.kind": (lambda v: None if v in HYDROLOGY_KINDS else did_you_mean(str(v), HYDROLOGY_KINDS), "climatology"),
+    "hydrology.members": (lambda v: None if _is_int(v) and v >= 1 else "a whole number >= 1", 1),
+    "hydrology.seed": (lambda v: None if _is_int(v) and v >= 0 else "a whole number >= 0", 0),
+    "hydrology.series": (lambda v: None if isinstance(v, str) and v else "a CSV file of monthly inflows (m3/s), relative to the run file", ""),
+    "qosh_tepa.withdrawal_km3": (lambda v: None if _is_number(v) and v >= 0 else "an annual target in km3/yr, >= 0", 0.0),
+    "qosh_tepa.capacity_m3s": (lambda v: None if _is_number(v) and v > 0 else "the canal head capacity in m3/s, > 0", 650.0),
+    "qosh_tepa.start": (lambda v: _check_month(v), ""),
+    "qosh_tepa.pattern": (
+        lambda v: None
+        if v in QT_PATTERNS or (isinstance(v, list) and len(v) == 12 and all(_is_number(x) and x >= 0 for x in v) and sum(v) > 0)
+        else f"one of {list(QT_PATTERNS)} or 12 non-negative monthly weights, Jan to Dec",
+        "seasonal",
+    ),
+    "qosh_tepa.conveyance_loss": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a fraction from 0 to below 1", 0.0),
+}
+SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs"}
+
+
+@dataclass
+class QoshTepa:
+    """Qosh Tepa settings of a run: annual target, canal capacity, monthly pattern, first month, canal loss."""
+
+    withdrawal_km3: float
+    capacity_m3s: float
+    start: np.datetime64 | None
+    pattern: str | list[float]
+    conveyance_loss: float
+
+
+@dataclass
+class Scenario:
+    """A validated run: the document after overrides, plus resolved paths and typed settings."""
+
+    path: Path | None
+    doc: dict
+    basin_path: Path
+    rule: str
+    axis: TimeAxis
+    hydrology_kind: str
+    members: int
+    seed: int
+    series_path: Path | None
+    qosh_tepa: QoshTepa
+    reservoirs_enabled: dict[str, bool]
+    title: str
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else "run"
+
+
+def _get(doc: dict, dotted: str):
+    cur = doc
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            raise KeyError(dotted)
+        cur = cur[part]
+    return cur
+
+
+def parse_set(text: str) -> tuple[str, object]:
+    """'qosh_tepa.withdrawal_km3=8' -> ('qosh_tepa.withdrawal_km3', 8). The value is read as TOML, else as a string."""
+    if "=" not in text:
+        raise ScenarioError([_problem("--set", text, "KEY=VALUE, e.g. qosh_tepa.withdrawal_km3=8")])
+    key, raw = text.split("=", 1)
+    key, raw = key.strip(), raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def _problem(key, found, expected, file="<command line>"):
+    from hydro.errors import Problem
+
+    return Problem(file, key, found, expected)
+
+
+def apply_overrides(doc: dict, overrides: list[tuple[str, object]], basin_reservoirs: list[str] | None = None) -> dict:
+    """Return a copy of `doc` with each (dotted key, value) set; unknown keys raise with the nearest known key."""
+    doc = copy.deepcopy(doc)
+    problems = Collector("<command line>")
+    known = list(SCHEMA) + [f"reservoirs.{r}.enabled" for r in (basin_reservoirs or [])]
+    for key, value in overrides:
+        if key not in known and not (key.startswith("reservoirs.") and key.endswith(".enabled") and basin_reservoirs is None):
+            problems.add(f"--set {key}", value, "a run-file key: " + did_you_mean(key, known))
+            continue
+        parts = key.split(".")
+        cur = doc
+        for p in parts[:-1]:
+            cur = cur.setdefault(p, {})
+        cur[parts[-1]] = value
+    if problems:
+        raise ScenarioError(problems.problems)
+    return doc
+
+
+def load_scenario(path: str | Path, overrides: list[tuple[str, object]] | None = None) -> Scenario:
+    """Read a run file, apply overrides, validate every key; paths are resolved from the run file's folder."""
+    path = Path(path)
+    problems = Collector(path)
+    if not path.is_file():
+        problems.add("<file>", str(path), "an existing run file (TOML)")
+        raise ScenarioError(problems.problems)
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        problems.add("<toml>", str(err), "valid TOML")
+        raise ScenarioError(problems.problems) from err
+    return scenario_from_dict(doc, path, overrides)
+
+
+def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> Scenario:
+    """Validate a run document (as read from TOML); `path` anchors relative paths (cwd when None)."""
+    from hydro.basin import load_basin  # the basin decides which reservoir names are valid
+
+    where = path if path is not None else "<run>"
+    base = path.parent if path is not None else Path.cwd()
+    doc = apply_overrides(doc, overrides or [], None)
+    problems = Collector(where)
+
+    for key, value in doc.items():
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                problems.add(key, value, f"a [{key}] table")
+                continue
+            if key == "reservoirs":
+                continue
+            for sub in value:
+                dotted = f"{key}.{sub}"
+                if dotted not in SCHEMA:
+                    problems.add(dotted, "<unknown key>", "a run-file key: " + did_you_mean(dotted, SCHEMA))
+        elif key not in SCHEMA:
+            problems.add(key, "<unknown key>", "a run-file key: " + did_you_mean(key, [*SCHEMA, *SECTIONS]))
+
+    values = {}
+    for key, (check, default) in SCHEMA.items():
+        try:
+            value = _get(doc, key)
+        except KeyError:
+            if default is None:
+                problems.add(key, "<missing>", "a value (required)")
+            values[key] = default
+            continue
+        msg = check(value)
+        if msg:
+            problems.add(key, value, msg)
+        values[key] = value
+
+    basin_path = (base / str(values["basin"])) if values.get("basin") else None
+    reservoirs = doc.get("reservoirs", {}) if isinstance(doc.get("reservoirs", {}), dict) else {}
+    enabled: dict[str, bool] = {}
+    if basin_path is not None and not problems:
+        basin = load_basin(basin_path)  # a BasinError is reported as it is: it names its own file
+        names = [n for n, nd in basin.nodes.items() if nd.kind == "reservoir"]
+        for name, table in reservoirs.items():
+            if name not in names:
+                problems.add(f"reservoirs.{name}", "<unknown reservoir>", "a reservoir of the basin: " + did_you_mean(name, names))
+                continue
+            if not isinstance(table, dict) or set(table) - {"enabled"} or not isinstance(table.get("enabled"), bool):
+                problems.add(f"reservoirs.{name}", table, "a table { enabled = true | false }")
+                continue
+            enabled[name] = table["enabled"]
+
+    if values["hydrology.kind"] == "series" and not values["hydrology.series"]:
+        problems.add("hydrology.series", "<missing>", "a CSV of monthly inflows when hydrology.kind = 'series'")
+    if problems:
+        raise ScenarioError(problems.problems)
+
+    withdrawal, capacity = float(values["qosh_tepa.withdrawal_km3"]), float(values["qosh_tepa.capacity_m3s"])
+    ceiling = capacity * 365.25 * 86400 / 1e9
+    if withdrawal > ceiling:
+        problems.add("qosh_tepa.withdrawal_km3", withdrawal,
+                     f"at most {ceiling:.2f} km3/yr, what {capacity:g} m3/s carries year-round (raise qosh_tepa.capacity_m3s or lower the target)")
+        raise ScenarioError(problems.problems)
+
+    series = values["hydrology.series"]
+    return Scenario(
+        path=path,
+        doc=doc,
+        basin_path=basin_path,
+        rule=str(values["rule"]),
+        axis=TimeAxis.from_years(values["time.start"], values["time.years"]),
+        hydrology_kind=str(values["hydrology.kind"]),
+        members=int(values["hydrology.members"]),
+        seed=int(values["hydrology.seed"]),
+        series_path=(base / series) if series else None,
+        qosh_tepa=QoshTepa(
+            withdrawal_km3=withdrawal,
+            capacity_m3s=capacity,
+            start=parse_month(values["qosh_tepa.start"]) if values["qosh_tepa.start"] else None,
+            pattern=values["qosh_tepa.pattern"],
+            conveyance_loss=float(values["qosh_tepa.conveyance_loss"]),
+        ),
+        reservoirs_enabled=enabled,
+        title=str(values["title"]),
+    )
