@@ -63,7 +63,7 @@ def _run(args) -> int:
     ds = run_scenario(scenario)
     summary = metrics.state_summary(ds)
     terminals = metrics.terminal_summary(ds)
-    title = f"{scenario.title or scenario.name}: rule {scenario.rule}, Qosh Tepa {scenario.qosh_tepa.withdrawal_km3:g} km³/yr"
+    title = f"{scenario.title or scenario.name} (rule {scenario.rule}, Qosh Tepa target {scenario.qosh_tepa.withdrawal_km3:g} km3/yr)"
     with atomic_outputs(out) as tmp:
         write_netcdf(ds, tmp("results.nc"))
         summary.round(4).to_csv(tmp("summary.csv"))

@@ -1,0 +1,57 @@
+"""Shared fixtures: the shipped basin (loaded once) and helpers that build tiny hand-checkable basins."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hydro.allocation import make_rule
+from hydro.basin import load_basin
+from hydro.demand import build_demands
+from hydro.network import compile_network
+from hydro.simulate import simulate
+from hydro.timeaxis import TimeAxis
+
+ROOT = Path(__file__).resolve().parents[1]
+AMU_DARYA = ROOT / "basins" / "amu_darya"
+RUNS = ROOT / "runs"
+
+TINY_SOURCES = """
+format_version = 1
+[sources.T]
+title = "test figure"
+url = "tests"
+confidence = "H"
+"""
+
+
+def write_basin(folder: Path, body: str, sources: str = TINY_SOURCES, files: dict[str, str] | None = None) -> Path:
+    """Write a basin folder: basin.toml = format_version + `body`, a sources.toml, and any extra files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "basin.toml").write_text("format_version = 1\n" + textwrap.dedent(body), encoding="utf-8")
+    (folder / "sources.toml").write_text(textwrap.dedent(sources), encoding="utf-8")
+    for name, text in (files or {}).items():
+        (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    return folder
+
+
+def run_tiny(folder: Path, inflows_hm3, start: str = "2001-01", enabled=None, qosh_tepa=None, rule: str = "upstream_first"):
+    """Simulate a tiny basin with given inflows (months, inflow nodes) or (members, months, inflow nodes), hm3.
+
+    Returns (arrays, network); arrays as from :func:`hydro.simulate.simulate` (balance checked)."""
+    basin = load_basin(folder)
+    network = compile_network(basin, enabled)
+    inflows = np.asarray(inflows_hm3, dtype=float)
+    if inflows.ndim == 2:
+        inflows = inflows[None]
+    axis = TimeAxis(np.datetime64(start, "M"), inflows.shape[1])
+    demands = build_demands(network, axis, qosh_tepa)
+    return simulate(network, inflows, demands, axis, make_rule(rule)), network
+
+
+@pytest.fixture(scope="session")
+def amu_basin():
+    return load_basin(AMU_DARYA)
