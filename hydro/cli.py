@@ -21,7 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="simulate a run file; write results.nc, summary.csv and shortfall.png")
+    run = sub.add_parser("run", help="simulate a run file; write results.nc, summary.csv, offtakes.csv and shortfall.png")
     run.add_argument("run_file", type=Path)
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a run-file key, e.g. --set qosh_tepa.withdrawal_km3=8 (repeatable)")
@@ -63,10 +63,12 @@ def _run(args) -> int:
     ds = run_scenario(scenario)
     summary = metrics.state_summary(ds)
     terminals = metrics.terminal_summary(ds)
+    offtakes = metrics.offtake_summary(ds)
     title = f"{scenario.title or scenario.name} (rule {scenario.rule}, Qosh Tepa target {scenario.qosh_tepa.withdrawal_km3:g} km3/yr)"
     with atomic_outputs(out) as tmp:
         write_netcdf(ds, tmp("results.nc"))
         summary.round(4).to_csv(tmp("summary.csv"))
+        offtakes.round(4).to_csv(tmp("offtakes.csv"))
         charts.save(charts.shortfall_figure(ds, title), tmp("shortfall.png"))
     elapsed = time.perf_counter() - started
     print(title)
@@ -76,9 +78,12 @@ def _run(args) -> int:
     print("Annual mean per state (km3/yr):")
     print(summary.round(2).to_string())
     print()
+    print("Where, per offtake (km3/yr):")
+    print(offtakes.drop(columns="province").round(2).to_string())
+    print()
     print(terminals.round(2).to_string())
     print()
-    print(f"wrote {out / 'results.nc'}, {out / 'summary.csv'}, {out / 'shortfall.png'} in {elapsed:.1f} s")
+    print(f"wrote {', '.join(str(out / f) for f in ('results.nc', 'summary.csv', 'offtakes.csv', 'shortfall.png'))} in {elapsed:.1f} s")
     return 0
 
 

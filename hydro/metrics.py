@@ -42,6 +42,24 @@ def state_summary(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("state")
 
 
+def offtake_summary(ds: xr.Dataset) -> pd.DataFrame:
+    """Per offtake: state, province, annual mean demand, withdrawal and shortfall (km3/yr) and shortfall %."""
+    off = ds.where(ds.kind == "offtake", drop=True)
+    demand = annual_km3(off.demand).to_series()
+    withdrawal = annual_km3(off.withdrawal).to_series()
+    shortfall = annual_km3(off.shortfall).to_series()
+    table = pd.DataFrame({
+        "state": off.state.to_series(),
+        "province": off.province.to_series(),
+        "demand_km3": demand,
+        "withdrawal_km3": withdrawal,
+        "shortfall_km3": shortfall,
+        "shortfall_pct": (100.0 * shortfall / demand.where(demand > 0)).fillna(0.0),
+    })
+    table.index.name = "offtake"
+    return table
+
+
 def terminal_summary(ds: xr.Dataset) -> pd.DataFrame:
     """Per terminal: annual mean inflow and requirement (km3/yr), and the requirement's shortfall."""
     term = ds.where(ds.kind == "terminal", drop=True)
