@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from hydro.errors import MassBalanceError
-from hydro.network import TERMINAL, Network
+from hydro.network import OFFTAKE, RESERVOIR, TERMINAL, Network
 
 RELATIVE_TOLERANCE = 1e-6
 ABSOLUTE_FLOOR = 1e-9  # hm3: residuals below this count as zero on a node that carries no water
@@ -66,6 +66,21 @@ def check(arrays: dict[str, np.ndarray], network: Network, rtol: float = RELATIV
             )
         worst_abs = max(worst_abs, float(np.abs(res).max(initial=0.0)))
         worst_rel = max(worst_rel, float((np.abs(res) / np.maximum(scale, ABSOLUTE_FLOOR)).max(initial=0.0)))
+
+    # water can only be held, evaporated or spilled at an active reservoir, taken at an offtake, and nothing leaves a terminal
+    must_be_zero = {
+        "flow": network.kind == TERMINAL,
+        "storage": network.kind != RESERVOIR,
+        "evaporation": network.kind != RESERVOIR,
+        "spill": network.kind != RESERVOIR,
+        "withdrawal": network.kind != OFFTAKE,
+    }
+    for name, where in must_be_zero.items():
+        values = arrays[name][:, :, where]
+        if np.any(np.abs(values) > ABSOLUTE_FLOOR):
+            m, t, k = np.unravel_index(np.argmax(np.abs(values)), values.shape)
+            node = network.names[np.flatnonzero(where)[k]]
+            raise MassBalanceError(f"{name} is {values[m, t, k]:.6g} hm3 at node {node!r} (kind {network.kind_name[network.index(node)]}), month {t}, member {m}: it must be zero there")
 
     for name in ("flow", "withdrawal", "storage", "inflow", "reach_loss", "evaporation"):
         if not np.all(np.isfinite(arrays[name])):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,8 @@ def _read_toml(path: Path, problems: Collector) -> dict | None:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         problems.add("<toml>", str(err), "valid TOML", file=path)
+    except UnicodeDecodeError as err:
+        problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the file as UTF-8)", file=path)
     except OSError as err:
         problems.add("<file>", str(err), "a readable file", file=path)
     return None
@@ -229,29 +232,33 @@ def _load_monthly(folder: Path, name, what: str, problems: Collector, files: dic
         problems.add(label, str(name), f"a CSV file beside basin.toml ({path} does not exist)")
         return {}
     tables: dict[str, np.ndarray] = {}
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        missing = [c for c in (what, "unit", "source", *MONTHS) if c not in header]
-        if missing:
-            problems.add("<header>", header, f"columns {[what, 'unit', 'source', 'note', *MONTHS]}; missing {missing}", file=path)
-            return {}
-        for lineno, row in enumerate(reader, start=2):
-            key = f"line {lineno} ({row.get(what)!r})"
-            if None in row or any(row.get(m) in (None, "") for m in MONTHS):
-                problems.add(key, "<row>", "12 monthly values, jan to dec", file=path)
-                continue
-            try:
-                values = np.array([float(row[m]) for m in MONTHS])
-            except ValueError:
-                problems.add(key, [row[m] for m in MONTHS], "12 numbers", file=path)
-                continue
-            if not np.all(np.isfinite(values)) or np.any(values < 0):
-                problems.add(key, values.tolist(), "12 finite values >= 0", file=path)
-                continue
-            if row[what] in tables:
-                problems.add(key, row[what], f"a {what} name used once", file=path)
-            tables[row[what]] = values
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the file as UTF-8)", file=path)
+        return {}
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [c for c in (what, "unit", "source", *MONTHS) if c not in header]
+    if missing:
+        problems.add("<header>", header, f"columns {[what, 'unit', 'source', 'note', *MONTHS]}; missing {missing}", file=path)
+        return {}
+    for lineno, row in enumerate(reader, start=2):
+        key = f"line {lineno} ({row.get(what)!r})"
+        if None in row or any(row.get(m) in (None, "") for m in MONTHS):
+            problems.add(key, "<row>", "12 monthly values, jan to dec", file=path)
+            continue
+        try:
+            values = np.array([float(row[m]) for m in MONTHS])
+        except ValueError:
+            problems.add(key, [row[m] for m in MONTHS], "12 numbers", file=path)
+            continue
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            problems.add(key, values.tolist(), "12 finite values >= 0", file=path)
+            continue
+        if row[what] in tables:
+            problems.add(key, row[what], f"a {what} name used once", file=path)
+        tables[row[what]] = values
     return tables
 
 
@@ -269,10 +276,14 @@ def _figure(raw, dimension: str, sources: dict, problems: Collector, key: str) -
     if source is None:
         problems.add(f"{key}.source", "<missing>", "a key of sources.toml")
         bad = True
+    elif not isinstance(source, str):
+        problems.add(f"{key}.source", source, "one key of sources.toml as a string (a figure has one source; say more in its note)")
+        bad = True
+        source = None
     elif source not in sources:
         problems.add(f"{key}.source", source, "a key of sources.toml: " + did_you_mean(str(source), sources))
         bad = True
-    confidence = raw.get("confidence", sources.get(source, {}).get("confidence", "U"))
+    confidence = raw.get("confidence", sources.get(source, {}).get("confidence", "U") if source else "U")
     if confidence not in CONFIDENCE:
         problems.add(f"{key}.confidence", confidence, f"one of {list(CONFIDENCE)}")
         bad = True
@@ -415,7 +426,7 @@ def _load_reaches(raw_reaches, nodes, sources, problems: Collector) -> list[Reac
         ok = True
         for end in ("from", "to"):
             name = raw.get(end)
-            if name not in nodes:
+            if not isinstance(name, str) or name not in nodes:
                 problems.add(f"{where}.{end}", name if name is not None else "<missing>", "a node of this basin: " + did_you_mean(str(name), nodes))
                 ok = False
         reach = Reach(str(raw.get("from")), str(raw.get("to")))
@@ -428,6 +439,9 @@ def _load_reaches(raw_reaches, nodes, sources, problems: Collector) -> list[Reac
                     problems.add(f"{where}.{key}.value", fig.text, "a fraction >= 0 and below 1" if key == "loss_fraction" else "a value >= 0")
                     continue
                 reach.figures[key] = fig
+        if ok and "min_flow" in reach.figures and nodes[reach.source_node].kind not in ("offtake", "reservoir"):
+            problems.add(f"{where}.min_flow", reach.figures["min_flow"].text,
+                         f"a protected flow only on a reach leaving an offtake or a reservoir (it limits what they take or hold); {reach.source_node!r} is a {nodes[reach.source_node].kind}")
         if ok:
             reaches.append(reach)
     return reaches

@@ -67,13 +67,15 @@ def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int
     wanted = pd.PeriodIndex([str(m) for m in axis.month_starts], freq="M")
     missing = wanted.difference(months.dropna())
     if len(missing):
-        problems.add("month", f"{len(missing)} months of the run missing (first {missing[0]})", f"every month from {wanted[0]} to {wanted[-1]}")
+        problems.add("month", f"<{len(missing)} month{'s' if len(missing) != 1 else ''} of the run missing, the first {missing[0]}>", f"every month from {wanted[0]} to {wanted[-1]}")
     for col in table.columns:
         if col == "month" or col not in inflow_names:
             continue
         values = pd.to_numeric(table[col], errors="coerce")
-        for row in values.index[values.isna()]:
-            problems.add(f"row {row + 2}, {col}", table[col][row], "a discharge in m3/s (no gaps, no NaN)")
+        for row in values.index[~np.isfinite(values)]:
+            cell = table[col][row]
+            shown = "<empty>" if pd.isna(cell) else str(cell)
+            problems.add(f"row {row + 2}, {col}", shown, "a finite discharge in m3/s (no gaps, NaN or inf)")
         for row in values.index[values < 0]:
             problems.add(f"row {row + 2}, {col}", float(values[row]), "a discharge >= 0 m3/s")
     if problems:

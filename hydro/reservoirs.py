@@ -8,7 +8,8 @@ Each month, for storage S (hm3) at the start and water arriving I:
    is the storage the curve asks for at the end of the month;
 3. a reservoir with ``demand_support`` releases at least what the offtakes and the terminal requirement
    below it ask for this month (grossed up for reach losses on the way);
-4. R never draws storage below the dead storage and never exceeds ``max_release``;
+4. R is at least the protected ``min_flow`` of the reach below the dam; it never draws storage below the dead
+   storage and never exceeds ``max_release``;
 5. what would end above capacity spills: spill = max(S + I - E - R - capacity, 0).
 """
 
@@ -43,6 +44,7 @@ def operate(network: Network, r: int, storage, water, month: int, days: float, n
     release = np.maximum(avail - target, 0.0)
     if network.reservoir_demand_support[r]:
         release = np.maximum(release, need)
+    release = np.maximum(release, network.min_flow[network.reservoir_idx[r]] * days)  # protected flow below the dam
     release = np.minimum(release, np.maximum(avail - dead, 0.0))
     release = np.minimum(release, network.reservoir_max_release[r] * days)
     new_storage = avail - release

@@ -87,17 +87,27 @@ def provenance(scenario, basin) -> dict:
     }
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_outputs(folder: str | Path):
     """Yield a function ``tmp(name) -> Path`` for staging files; on success every staged file is renamed into
-    ``folder``; on any error the staged files are removed and the folder is left as it was."""
+    ``folder``; on any error the staged files are removed and the folder is left as it was (a folder this call
+    created is removed again)."""
     folder = Path(folder)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     staged: dict[Path, Path] = {}
+    mode = 0o666 & ~_umask()
 
     def tmp(name: str) -> Path:
         fd, p = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
         os.close(fd)
+        os.chmod(p, mode)  # mkstemp makes 0600; outputs are ordinary files
         staged[folder / name] = Path(p)
         return Path(p)
 
@@ -106,6 +116,11 @@ def atomic_outputs(folder: str | Path):
     except BaseException:
         for p in staged.values():
             p.unlink(missing_ok=True)
+        if created:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
         raise
     for final, p in staged.items():
         os.replace(p, final)

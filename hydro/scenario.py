@@ -145,6 +145,14 @@ def apply_overrides(doc: dict, overrides: list[tuple[str, object]], basin_reserv
     return doc
 
 
+def _blame_overrides(problems: list, overrides: list[tuple[str, object]]) -> list:
+    """Problems with a key that --set gave are reported against the command line, not the run file."""
+    from hydro.errors import Problem
+
+    given = {key for key, _ in overrides}
+    return [Problem("<command line>", f"--set {p.key}", p.found, p.expected) if p.key in given else p for p in problems]
+
+
 def load_scenario(path: str | Path, overrides: list[tuple[str, object]] | None = None) -> Scenario:
     """Read a run file, apply overrides, validate every key; paths are resolved from the run file's folder."""
     path = Path(path)
@@ -216,14 +224,14 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
     if values["hydrology.kind"] == "series" and not values["hydrology.series"]:
         problems.add("hydrology.series", "<missing>", "a CSV of monthly inflows when hydrology.kind = 'series'")
     if problems:
-        raise ScenarioError(problems.problems)
+        raise ScenarioError(_blame_overrides(problems.problems, overrides or []))
 
     withdrawal, capacity = float(values["qosh_tepa.withdrawal_km3"]), float(values["qosh_tepa.capacity_m3s"])
     ceiling = capacity * 365.25 * 86400 / 1e9
     if withdrawal > ceiling:
         problems.add("qosh_tepa.withdrawal_km3", withdrawal,
                      f"at most {ceiling:.2f} km3/yr, what {capacity:g} m3/s carries year-round (raise qosh_tepa.capacity_m3s or lower the target)")
-        raise ScenarioError(problems.problems)
+        raise ScenarioError(_blame_overrides(problems.problems, overrides or []))
 
     series = values["hydrology.series"]
     return Scenario(

@@ -605,3 +605,42 @@ def test_problems_in_different_files_name_their_own_file(tmp_path):
     edit_table(folder, "reservoir_curves.csv", "tuyamuyun", lambda months: months[:6] + ["1.2"] + months[7:])
     problems = problems_of(folder)
     assert [Path(p.file).name for p in problems] == ["reservoir_curves.csv", "basin.toml"]
+
+
+# ------------------------------------------------------------------ inputs that crash the loader instead of being reported
+
+
+def test_source_given_as_a_list(tmp_path):
+    folder = copy_basin(tmp_path, nodes=[("qosh_tepa", 'source = "QT-CAP"', 'source = ["QT-CAP", "YB22QT"]')])
+    with pytest.raises(BasinError, match=one(at("qosh_tepa") + ".capacity.source: found ['QT-CAP', 'YB22QT'], expected one key of sources.toml as a string")):
+        load_basin(folder)
+
+
+def test_reach_end_given_as_a_list(tmp_path):
+    folder = copy_basin(tmp_path, {"basin.toml": [('from = "qosh_tepa"\nto = "termez"', 'from = "qosh_tepa"\nto = ["termez"]')]})
+    with pytest.raises(BasinError, match=one(".to: found ['termez'], expected a node of this basin")):
+        load_basin(folder)
+
+
+def test_monthly_csv_not_utf8(tmp_path):
+    folder = copy_basin(tmp_path)
+    path = folder / "regimes.csv"
+    path.write_bytes(path.read_bytes().replace(b"mean monthly discharge", "mean monthly discharge (Türkmenabat)".encode("cp1252"), 1))
+    with pytest.raises(BasinError, match=one("regimes.csv")):
+        load_basin(folder)
+
+
+def test_basin_toml_not_utf8(tmp_path):
+    folder = copy_basin(tmp_path)
+    path = folder / "basin.toml"
+    path.write_bytes(path.read_bytes().replace(b"Sarygamysh / Altyn Asyr", "Sarygamysh / Altyn Asyr (Türkmenistan)".encode("cp1252"), 1))
+    with pytest.raises(BasinError, match=one("basin.toml")):
+        load_basin(folder)
+
+
+def test_protected_flow_on_a_reach_nothing_can_hold_back(tmp_path):
+    """A min_flow below a junction constrains nobody: refused, naming the reach and the junction."""
+    folder = copy_basin(tmp_path, {"basin.toml": [('from = "termez"\nto = "surkhandarya_irrigation"',
+                                                   'from = "termez"\nto = "surkhandarya_irrigation"\nmin_flow = { value = "100 m3/s", source = "CW-RES" }')]})
+    with pytest.raises(BasinError, match=one(reach_at("termez", "surkhandarya_irrigation") + ".min_flow: found '100 m3/s', expected a protected flow only on a reach leaving an offtake or a reservoir")):
+        load_basin(folder)

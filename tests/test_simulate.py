@@ -591,3 +591,19 @@ def test_demand_support_never_draws_below_dead_storage(tmp_path):
     close(arrays["storage"][0, :, res], [100.0, 100.0])
     close(arrays["withdrawal"][0, :, farm], [20.0, 0.0])
     close(arrays["shortfall"][0, :, farm], [135.0, 155.0])
+
+
+def test_reservoir_releases_the_protected_flow_below_the_dam(tmp_path):
+    """
+        src (inflow, 0) -> res (reservoir, capacity 100, dead 10, starts at 40, curve full) --min 10 m3/s--> sea
+
+    The curve asks to keep everything, but the reach below protects 10 m3/s = 0.864 hm3/day: July 2001 releases
+    26.784 (storage 13.216); August can only release down to dead storage: 3.216 (storage 10).
+    """
+    body = (node("src", "inflow") + node("res", "reservoir", capacity="100 hm3", dead_storage="10 hm3",
+                                          initial_storage="40 hm3", curve="full") + node("sea", "terminal")
+            + reach("src", "res") + reach("res", "sea", min_flow="10 m3/s"))
+    arrays, net = run_tiny(write_basin(tmp_path, body), [[0.0], [0.0]], start="2001-07")
+    res = net.index("res")
+    close(arrays["flow"][0, :, res], [26.784, 3.216])
+    close(arrays["storage"][0, :, res], [13.216, 10.0])
