@@ -28,6 +28,32 @@ confidence = "H"
 """
 
 
+def tiny_basin(demand: str = "0.5 km3/yr", growing_share: float = 0.7) -> str:
+    """The smallest basin body: src (inflow) -> farm (offtake, UZB) -> sea (terminal)."""
+    return f"""
+        [[node]]
+        name = "src"
+        kind = "inflow"
+        regime = "uniform"
+        annual_flow = {{ value = "1.2 km3/yr", source = "T" }}
+        [[node]]
+        name = "farm"
+        kind = "offtake"
+        state = "UZB"
+        demand = {{ value = "{demand}", source = "T" }}
+        growing_share = {{ value = {growing_share}, source = "T" }}
+        [[node]]
+        name = "sea"
+        kind = "terminal"
+        [[reach]]
+        from = "src"
+        to = "farm"
+        [[reach]]
+        from = "farm"
+        to = "sea"
+    """
+
+
 def write_basin(folder: Path, body: str, sources: str = TINY_SOURCES, files: dict[str, str] | None = None) -> Path:
     """Write a basin folder: basin.toml = format_version + `body`, a sources.toml, and any extra files."""
     folder.mkdir(parents=True, exist_ok=True)

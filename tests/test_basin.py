@@ -14,7 +14,7 @@ import pytest
 
 from hydro.basin import FORMAT_VERSION, Figure, load_basin
 from hydro.errors import BasinError, Problem
-from tests.conftest import AMU_DARYA, write_basin
+from tests.conftest import AMU_DARYA, tiny_basin, write_basin
 
 # ------------------------------------------------------------------ helpers
 
@@ -110,28 +110,7 @@ def one(pattern: str) -> str:
     return re.escape(pattern)
 
 
-TINY = """
-    [[node]]
-    name = "src"
-    kind = "inflow"
-    regime = "uniform"
-    annual_flow = { value = "1.2 km3/yr", source = "T" }
-    [[node]]
-    name = "farm"
-    kind = "offtake"
-    state = "UZB"
-    demand = { value = "0.5 km3/yr", source = "T" }
-    growing_share = { value = 0.7, source = "T" }
-    [[node]]
-    name = "sea"
-    kind = "terminal"
-    [[reach]]
-    from = "src"
-    to = "farm"
-    [[reach]]
-    from = "farm"
-    to = "sea"
-"""
+TINY = tiny_basin()
 
 
 # ------------------------------------------------------------------ the shipped basin

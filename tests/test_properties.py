@@ -21,7 +21,7 @@ from hydro.balance import check
 from hydro.errors import MassBalanceError
 from hydro.network import RESERVOIR, TERMINAL
 from hydro.timeaxis import TimeAxis
-from tests.conftest import run_tiny, write_basin
+from tests.conftest import run_tiny, tiny_basin, write_basin
 
 CURVES_CSV = """\
 curve,unit,source,note,jan,feb,mar,apr,may,jun,jul,aug,sep,oct,nov,dec
@@ -256,28 +256,7 @@ def test_check_catches_a_corrupted_value(case, key, where, sign):
 
 
 def _simple_run(tmp_path):
-    body = """
-        [[node]]
-        name = "src"
-        kind = "inflow"
-        regime = "uniform"
-        annual_flow = { value = "1 km3/yr", source = "T" }
-        [[node]]
-        name = "farm"
-        kind = "offtake"
-        state = "UZB"
-        demand = { value = "1830 hm3/yr", source = "T" }
-        growing_share = { value = 0.5, source = "T" }
-        [[node]]
-        name = "sea"
-        kind = "terminal"
-        [[reach]]
-        from = "src"
-        to = "farm"
-        [[reach]]
-        from = "farm"
-        to = "sea"
-    """
+    body = tiny_basin(demand="1830 hm3/yr", growing_share=0.5)
     return run_tiny(write_basin(tmp_path, body), np.full((3, 1), 100.0), start="2001-07")
 
 
