@@ -16,16 +16,15 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from hydro.metrics import state_summary
+from hydro.metrics import annual_km3, state_summary
 from hydro.run import run_scenario
 from hydro.scenario import load_scenario
 
 GROWING = [4, 5, 6, 7, 8, 9]
 
 
-def _annual(da: xr.DataArray) -> float:
-    """Mean annual sum over members, km3/yr."""
-    return float(da.sum("time").mean("member")) / (da.sizes["time"] / 12.0) / 1000.0
+def _km3(da: xr.DataArray) -> float:
+    return float(annual_km3(da))
 
 
 def _share(da: xr.DataArray, months: list[int]) -> float:
@@ -34,9 +33,9 @@ def _share(da: xr.DataArray, months: list[int]) -> float:
 
 
 def _metrics(ds: xr.Dataset, network) -> dict[str, float]:
-    above_kerki = [n for n in upstream_map(network)["kerki"] if network.kind_name[network.index(n)] == "inflow"]
+    above_kerki = [n for n in network.upstream_of("kerki") if network.kind_name[network.index(n)] == "inflow"]
     kerki_nat = ds.natural_inflow.sel(node=above_kerki).sum("node")
-    path = lambda a, b: main_path(network, a, b)  # noqa: E731
+    path = network.path
     summary = state_summary(ds)
     nurek_in = (ds.inflow + ds.natural_inflow).sel(node="nurek")
     nurek_out = ds.flow.sel(node="nurek")
@@ -44,21 +43,21 @@ def _metrics(ds: xr.Dataset, network) -> dict[str, float]:
     jan = jan.where(ds.time.dt.month == 12, drop=True)  # storage at the end of December
     icwc = summary.loc[["TJK", "UZB", "TKM"]]
     out = {
-        "natural_inflow_km3": _annual(ds.natural_inflow.sum("node")),
-        "nominal_kerki_km3": _annual(kerki_nat),
+        "natural_inflow_km3": _km3(ds.natural_inflow.sum("node")),
+        "nominal_kerki_km3": _km3(kerki_nat),
         "nominal_kerki_share_apr_sep": _share(kerki_nat, GROWING),
         "nominal_kerki_share_jan_mar": _share(kerki_nat, [1, 2, 3]),
         "nominal_kerki_share_oct_dec": _share(kerki_nat, [10, 11, 12]),
-        "kerki_flow_km3": _annual(ds.flow.sel(node="kerki")),
-        "tuyamuyun_inflow_km3": _annual(ds.inflow.sel(node="tuyamuyun")),
+        "kerki_flow_km3": _km3(ds.flow.sel(node="kerki")),
+        "tuyamuyun_inflow_km3": _km3(ds.inflow.sel(node="tuyamuyun")),
         "withdrawal_icwc_km3": float(icwc.withdrawal_km3.sum()),
-        "delta_inflow_km3": _annual(ds.inflow.sel(node="aral_sea")),
+        "delta_inflow_km3": _km3(ds.inflow.sel(node="aral_sea")),
         "nurek_inflow_share_apr_sep": _share(nurek_in, GROWING),
         "nurek_release_share_apr_sep": _share(nurek_out, GROWING),
-        "loss_confluence_kerki_km3": _annual(ds.reach_loss.sel(node=path("confluence", "kerki")).sum("node")),
-        "loss_kerki_tuyamuyun_km3": _annual(ds.reach_loss.sel(node=path("kerki", "tuyamuyun")).sum("node")),
-        "loss_below_tuyamuyun_km3": _annual(ds.reach_loss.sel(node=path("tuyamuyun", "aral_sea")).sum("node")),
-        "reservoir_evaporation_km3": _annual(ds.evaporation.sum("node")),
+        "loss_confluence_kerki_km3": _km3(ds.reach_loss.sel(node=path("confluence", "kerki")).sum("node")),
+        "loss_kerki_tuyamuyun_km3": _km3(ds.reach_loss.sel(node=path("kerki", "tuyamuyun")).sum("node")),
+        "loss_below_tuyamuyun_km3": _km3(ds.reach_loss.sel(node=path("tuyamuyun", "aral_sea")).sum("node")),
+        "reservoir_evaporation_km3": _km3(ds.evaporation.sum("node")),
         "storage_1jan_km3": float(jan.mean()) / 1000.0,
         "shortfall_pct_UZB_TKM": float(100 * summary.loc[["UZB", "TKM"], "shortfall_km3"].sum() / summary.loc[["UZB", "TKM"], "demand_km3"].sum()),
     }
@@ -66,28 +65,6 @@ def _metrics(ds: xr.Dataset, network) -> dict[str, float]:
         out[f"withdrawal_{state}_km3"] = float(summary.loc[state, "withdrawal_km3"])
         out[f"shortfall_{state}_km3"] = float(summary.loc[state, "shortfall_km3"])
     return out
-
-
-def main_path(network, top: str, bottom: str) -> list[str]:
-    """Nodes from `top` (included) following the river down to `bottom` (excluded)."""
-    names, i, path = network.names, network.index(top), []
-    while names[i] != bottom:
-        path.append(names[i])
-        i = network.downstream[i]
-        if i < 0:
-            raise ValueError(f"{bottom!r} is not downstream of {top!r}")
-    return path
-
-
-def upstream_map(network) -> dict[str, list[str]]:
-    """For every node, the names of all nodes whose water reaches it through reaches."""
-    ups: dict[str, list[str]] = {n: [] for n in network.names}
-    for i, name in enumerate(network.names):
-        j = network.downstream[i]
-        while j >= 0:
-            ups[network.names[j]].append(name)
-            j = network.downstream[j]
-    return ups
 
 
 @dataclass

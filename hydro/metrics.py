@@ -19,7 +19,10 @@ def years(ds: xr.Dataset) -> float:
 
 def annual_km3(da: xr.DataArray) -> xr.DataArray:
     """Mean annual volume in km3/yr of a (member, time, ...) hm3 array, averaged over members."""
-    return da.sum("time").mean("member") / years(da) / 1000.0 if "member" in da.dims else da.sum("time") / years(da) / 1000.0
+    total = da.sum("time")
+    if "member" in total.dims:
+        total = total.mean("member")
+    return total / years(da) / 1000.0
 
 
 def state_summary(ds: xr.Dataset) -> pd.DataFrame:

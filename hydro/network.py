@@ -64,6 +64,28 @@ class Network:
     def index(self, name: str) -> int:
         return self.names.index(name)
 
+    def path(self, top: str, bottom: str) -> list[str]:
+        """Names of the nodes from `top` (included) down the river to `bottom` (excluded)."""
+        i, names = self.index(top), []
+        while self.names[i] != bottom:
+            names.append(self.names[i])
+            i = int(self.downstream[i])
+            if i < 0:
+                raise ValueError(f"{bottom!r} is not downstream of {top!r}")
+        return names
+
+    def upstream_of(self, name: str) -> list[str]:
+        """Names of every node whose water reaches `name` through reaches (return flows not counted)."""
+        target = self.index(name)
+        found = []
+        for i, other in enumerate(self.names):
+            j = int(self.downstream[i])
+            while j >= 0 and j != target:
+                j = int(self.downstream[j])
+            if j == target:
+                found.append(other)
+        return found
+
     @property
     def qosh_tepa(self) -> int | None:
         """Position among offtakes of the offtake flagged ``qosh_tepa = true`` (None when the basin has none)."""
