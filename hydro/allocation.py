@@ -1,54 +1,452 @@
-"""Allocation rules: given what the river holds at an offtake this month and what the offtake asks, say what
-it may take.
+"""Allocation rules: what each offtake may take this month.
 
-A rule is a small object the simulator calls. ``begin_step`` sees every offtake's request for the month before
-any water is routed (a rule that needs a whole-river view prepares here); ``take`` is called at each offtake in
-topological order (upstream first) with the water available there above any protected flow.
+A rule is a small object the simulator calls (:mod:`hydro.simulate`):
+
+- ``start(network, demands, axis, inflows)`` once before the first month;
+- ``begin_month(river)`` before a month is routed; ``river.route(ceiling)`` routes trial months;
+- ``ceiling(k, view)``: the most offtake k may take this month (members,), hm3;
+- ``protected(k, view)``: water offtake k must leave in the river for the environment (members,), hm3;
+- ``taken(k, amount)``: told what offtake k took.
+
+The simulator's withdrawal is ``min(ceiling, water above the reach's min_flow and the rule's protected flow)``,
+so no rule can take water the river does not hold. Every rule has two options on top of its own arithmetic:
+
+- ``afghanistan``: ``"outside"`` (default: Afghan offtakes take what they ask, first in line as upstream
+  unilateral users, outside any quota or group), ``"quota"`` (Afghanistan has an annual limit
+  ``afghan_quota_km3`` like the ICWC states, e.g. 2.1 km3 implied by Protocol 566, or 6 km3), ``"capped"``
+  (Qosh Tepa is held to a negotiated cap, ``qosh_tepa_cap_m3s`` or ``qosh_tepa_cap_km3``; otherwise outside);
+- ``environment_first``: the delta's requirement is passed down before any offtake takes: each offtake above a
+  terminal leaves the terminal's monthly requirement grossed up for the reach losses on the way.
+
+Sources: reference file ``shared/reference/amu_darya_facts.md`` section 5 (allocation rules and institutions).
 """
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from hydro.errors import Problem, ScenarioError, did_you_mean
+from hydro.network import OFFTAKE, TERMINAL, Network
+from hydro.units import m3s_to_hm3
+
+AFGHANISTAN_POSITIONS = ("outside", "quota", "capped")
 
 
 class AllocationRule:
-    """Base class. Subclasses set ``name`` and implement :meth:`take`."""
+    """Base class: every offtake may take its request (min of demand and capacity), in topological order.
+
+    Parameters
+    ----------
+    afghanistan : "outside" | "quota" | "capped"
+    afghan_quota_km3 : Afghanistan's annual limit under "quota", km3/yr (default 2.1: the Afghan use implied by
+        Protocol 566, marked unsourced in the reference).
+    qosh_tepa_cap_m3s, qosh_tepa_cap_km3 : the negotiated cap on Qosh Tepa under "capped" (one of them).
+    environment_first : pass the terminals' requirements down before any offtake takes.
+    """
 
     name = ""
 
-    def start(self, network, demands, axis, members: int) -> None:
-        """Called once before the first month."""
+    def __init__(self, afghanistan: str = "outside", afghan_quota_km3: float = 2.1, qosh_tepa_cap_m3s: float | None = None,
+                 qosh_tepa_cap_km3: float | None = None, environment_first: bool = False):
+        if afghanistan not in AFGHANISTAN_POSITIONS:
+            raise ValueError(f"afghanistan: found {afghanistan!r}, expected " + did_you_mean(str(afghanistan), AFGHANISTAN_POSITIONS))
+        if afghanistan == "capped" and (qosh_tepa_cap_m3s is None) == (qosh_tepa_cap_km3 is None):
+            raise ValueError("afghanistan = 'capped' needs exactly one of qosh_tepa_cap_m3s or qosh_tepa_cap_km3")
+        for label, v in (("afghan_quota_km3", afghan_quota_km3), ("qosh_tepa_cap_m3s", qosh_tepa_cap_m3s), ("qosh_tepa_cap_km3", qosh_tepa_cap_km3)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0):
+                raise ValueError(f"{label}: found {v!r}, expected a number >= 0")
+        if not isinstance(environment_first, bool):
+            raise ValueError(f"environment_first: found {environment_first!r}, expected true or false")
+        self.afghanistan = afghanistan
+        self.afghan_quota_km3 = float(afghan_quota_km3)
+        self.qosh_tepa_cap_m3s = qosh_tepa_cap_m3s
+        self.qosh_tepa_cap_km3 = qosh_tepa_cap_km3
+        self.environment_first = environment_first
 
-    def begin_step(self, t: int, requests: np.ndarray) -> None:
-        """Called at the start of month `t` with every offtake's request (members, offtakes), hm3."""
+    # ---------------------------------------------------------------- set-up
 
-    def take(self, k: int, request: np.ndarray, available: np.ndarray) -> np.ndarray:
-        """Withdrawal (members,) in hm3 at offtake `k` (position among offtakes), at most `available`."""
-        raise NotImplementedError
+    def start(self, network: Network, demands, axis, inflows: np.ndarray) -> None:
+        """Called once before the first month: keep what the rule needs about the basin and the run."""
+        self.network, self.demands, self.axis, self.inflows = network, demands, axis, inflows
+        self.members = inflows.shape[0]
+        states = np.array([network.state[i] for i in network.offtake_idx], dtype=object)
+        self.offtake_state = states
+        self.afghan = states == "AFG"
+        qt = network.qosh_tepa
+        self.qt = qt
+        # environment: for each offtake, (terminal position, 1 / path factor from below the offtake to it)
+        self._env = []
+        for i in network.offtake_idx:
+            factor, cur = 1.0, int(i)
+            while network.downstream[cur] >= 0:
+                factor *= 1.0 - network.loss_fraction[cur]
+                cur = int(network.downstream[cur])
+            j = network.position["terminal"][cur]
+            self._env.append((j, 1.0 / factor if factor > 0 else np.inf))
+        self.afghan_limits = None
+        if self.afghanistan == "quota":
+            self.afghan_limits = SeasonalLimits(self, {"AFG": self.afghan_quota_km3})
+        self.setup()
+
+    def setup(self) -> None:
+        """Subclasses prepare here (called at the end of :meth:`start`)."""
+
+    # ---------------------------------------------------------------- each month
+
+    def begin_month(self, river) -> None:
+        if self.afghan_limits is not None:
+            self.afghan_limits.begin_month(river.t)
+
+    def share(self, k: int, view) -> np.ndarray:
+        """The rule's own ceiling for an offtake that takes part in it (subclasses); the request by default."""
+        return view.requests[:, k]
+
+    def takes_part(self, k: int) -> bool:
+        """False for Afghan offtakes outside the regime (outside, or Qosh Tepa when capped)."""
+        if not self.afghan[k]:
+            return True
+        return self.afghanistan == "quota"
+
+    def ceiling(self, k: int, view) -> np.ndarray:
+        request = view.requests[:, k]
+        if self.afghan[k] and self.afghanistan != "quota":
+            if self.afghanistan == "capped" and k == self.qt:
+                return np.minimum(request, self._qt_cap(view))
+            return request
+        c = self.share(k, view)
+        if self.afghan[k] and self.afghan_limits is not None:
+            c = np.minimum(c, self.afghan_limits.ceiling(k, request))
+        return c
+
+    def _qt_cap(self, view) -> np.ndarray | float:
+        if self.qosh_tepa_cap_m3s is not None:
+            return m3s_to_hm3(self.qosh_tepa_cap_m3s, view.days)
+        target = self.demands.annual[self.qt]
+        scale = min(1.0, self.qosh_tepa_cap_km3 * 1000.0 / target) if target > 0 else 0.0
+        return view.requests[:, self.qt] * scale
+
+    def environment(self, view) -> np.ndarray:
+        """Each terminal's requirement this month, (terminals,) or (members, terminals), hm3: the basin's by default."""
+        return view.requirement
+
+    def protected(self, k: int, view) -> np.ndarray | float:
+        if not self.environment_first:
+            return 0.0
+        j, gross = self._env[k]
+        return self.environment(view)[..., j] * gross
+
+    def taken(self, k: int, amount: np.ndarray) -> None:
+        if self.afghan_limits is not None and self.afghan[k]:
+            self.afghan_limits.take(k, amount)
+
+
+class SeasonalLimits:
+    """States' annual limits turned into seasonal limits and tracked as offtakes draw on them.
+
+    For state s with annual limit L_s (km3) and annual demand D_s (the sum of its offtakes' annual demands), in
+    each season (growing Apr-Sep, non-growing Oct-Mar; a season cut by the run's ends counts its months only):
+
+        quota ratio      q_s = min(1, cut x L_s / D_s)
+        seasonal limit   S_s = cut x L_s x (demand of the state in the season's months) / D_s
+
+    Each offtake k of state s may take at most ``q_s x request_k`` and never more than what remains of S_s.
+    ``cut`` is 1 unless the rule gives a cut per season (ICWC: forecast / norm, at most 1).
+    """
+
+    def __init__(self, rule: AllocationRule, limits_km3: dict[str, float], cut=None):
+        self.rule = rule
+        net, demands, axis = rule.network, rule.demands, rule.axis
+        states = rule.offtake_state
+        self.states = [s for s in limits_km3 if np.any(states == s)]
+        self.limit_hm3 = {s: float(limits_km3[s]) * 1000.0 for s in self.states}
+        self.members_of = {s: np.flatnonzero(states == s) for s in self.states}
+        self.annual = {s: float(demands.annual[self.members_of[s]].sum()) for s in self.states}
+        self.state_pos = {int(k): s for s in self.states for k in self.members_of[s]}
+        season = axis.water_year * 2 + axis.growing
+        self.season = season
+        self.season_months = {int(v): np.flatnonzero(season == v) for v in np.unique(season)}
+        self.cut = cut  # callable(t, months) -> (members,) or None
+        M = rule.members
+        self.ratio = {s: np.ones(M) for s in self.states}
+        self.remaining = {s: np.full(M, np.inf) for s in self.states}
+        self.seasonal_limit = {s: np.full(M, np.inf) for s in self.states}
+        self.current = None
+
+    def begin_month(self, t: int) -> None:
+        key = int(self.season[t])
+        if key == self.current:
+            return
+        self.current = key
+        months = self.season_months[key]
+        cut = self.cut(t, months) if self.cut is not None else np.ones(self.rule.members)
+        for s in self.states:
+            demand = float(self.rule.demands.offtake[np.ix_(months, self.members_of[s])].sum())
+            if self.annual[s] <= 0:
+                self.ratio[s] = np.zeros(self.rule.members)
+                self.seasonal_limit[s] = np.zeros(self.rule.members)
+            else:
+                self.ratio[s] = np.minimum(1.0, cut * self.limit_hm3[s] / self.annual[s])
+                self.seasonal_limit[s] = cut * self.limit_hm3[s] * demand / self.annual[s]
+            self.remaining[s] = self.seasonal_limit[s].copy()
+
+    def governs(self, k: int) -> bool:
+        return int(k) in self.state_pos
+
+    def ceiling(self, k: int, request: np.ndarray) -> np.ndarray:
+        s = self.state_pos.get(int(k))
+        if s is None:
+            return request
+        return np.minimum(request * self.ratio[s], np.maximum(self.remaining[s], 0.0))
+
+    def take(self, k: int, amount: np.ndarray) -> None:
+        s = self.state_pos.get(int(k))
+        if s is not None:
+            self.remaining[s] = self.remaining[s] - amount
 
 
 class UpstreamFirst(AllocationRule):
-    """No coordination: each offtake takes min(request, available) in topological order.
+    """No coordination: each offtake takes min(demand, capacity, water above any protected flow), upstream first.
 
-    What happens without an agreement: whoever is upstream takes first (DESIGN.md, allocation rules;
-    reference section 5 for the agreements this rule ignores). The request is the month's demand, capped at
-    the canal's capacity; the available water is what reaches the offtake less the protected (minimum) flow of
-    the reach below it.
+    What happens without an agreement (reference section 5 lists the agreements this rule ignores). Arithmetic:
+    withdrawal_k = min(request_k, water_k - protected_k), visiting offtakes in topological order.
     """
 
     name = "upstream_first"
 
-    def take(self, k, request, available):
-        return np.minimum(request, available)
+
+class IcwcQuota(AllocationRule):
+    """ICWC limits: each state's seasonal limit is its annual limit, cut in proportion in a dry season.
+
+    Source: ICWC practice (reference section 5: limits set for the growing Apr-Sep and non-growing Oct-Mar
+    seasons from flow forecasts, revised with actual water availability); default limits are the 2025-26 ICWC
+    decision (reference 3b: TJK 9.8, TKM 22.0, UZB 22.0 km3; delta 4.2 km3 + 0.8 km3 sanitary). The proportional
+    cut is general practice with no published formula (reference: U).
+
+    Arithmetic per season: cut = min(1, F / N), with N the natural flow at the forecast point (Kerki) in the
+    basin's mean year over the season's months and F the forecast of it: the season's actual natural flow
+    (perfect foresight) times (1 + forecast_error x e), e ~ N(0, 1) drawn per member and season from `seed`.
+    Each state's offtakes then draw against its seasonal limit (:class:`SeasonalLimits`): at most
+    min(1, cut x L_s / D_s) of their request. With ``environment_first`` the delta is protected at
+    (delta_km3 + sanitary_km3) x cut on the basin's monthly pattern of the requirement.
+    """
+
+    name = "icwc_quota"
+    default_limits = {"TJK": 9.8, "TKM": 22.0, "UZB": 22.0}
+    unsourced = False
+
+    def __init__(self, limits_km3: dict | None = None, delta_km3: float = 4.2, sanitary_km3: float = 0.8,
+                 forecast_error: float = 0.0, forecast_point: str = "kerki", seed: int = 0, **options):
+        super().__init__(**options)
+        limits = dict(self.default_limits if limits_km3 is None else limits_km3)
+        for s, v in limits.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise ValueError(f"limits_km3.{s}: found {v!r}, expected an annual limit in km3 >= 0")
+        for label, v in (("delta_km3", delta_km3), ("sanitary_km3", sanitary_km3), ("forecast_error", forecast_error)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise ValueError(f"{label}: found {v!r}, expected a number >= 0")
+        self.limits_km3 = limits
+        self.delta_km3, self.sanitary_km3 = float(delta_km3), float(sanitary_km3)
+        self.forecast_error = float(forecast_error)
+        self.forecast_point = forecast_point
+        self.seed = int(seed)
+
+    def setup(self) -> None:
+        from hydro.hydrology import climatology
+
+        net = self.network
+        if self.forecast_point in net.names:
+            above = set(net.upstream_of(self.forecast_point))
+            cols = [k for k, i in enumerate(net.inflow_idx) if net.names[i] in above]
+        else:
+            cols = list(range(len(net.inflow_idx)))  # no such gauge: the basin's whole natural flow
+        self.natural = self.inflows[:, :, cols].sum(axis=2)  # (members, T)
+        self.norm = climatology(net, self.axis, 1)[0][:, cols].sum(axis=1)  # (T,)
+        self.rng = np.random.default_rng(self.seed)
+        limits = dict(self.limits_km3)
+        if self.afghanistan == "quota":
+            limits["AFG"] = self.afghan_quota_km3
+        self.limits = SeasonalLimits(self, limits, cut=self._cut)
+        self.afghan_limits = None  # Afghanistan, when in the regime, is one of the states above
+        self.season_cut = np.ones(self.members)
+        self.ignored_states = sorted(set(self.limits_km3) - set(self.limits.states))
+
+    def _cut(self, t: int, months: np.ndarray) -> np.ndarray:
+        norm = float(self.norm[months].sum())
+        forecast = self.natural[:, months].sum(axis=1)
+        if self.forecast_error > 0:
+            forecast = forecast * np.maximum(1.0 + self.forecast_error * self.rng.standard_normal(self.members), 0.0)
+        self.season_cut = np.minimum(1.0, forecast / norm) if norm > 0 else np.ones(self.members)
+        return self.season_cut
+
+    def begin_month(self, river) -> None:
+        self.limits.begin_month(river.t)
+
+    def share(self, k, view):
+        return self.limits.ceiling(k, view.requests[:, k])
+
+    def taken(self, k, amount):
+        self.limits.take(k, amount)
+
+    def environment(self, view):
+        basin = self.network.terminal_requirement_annual
+        scale = np.where(basin > 0, (self.delta_km3 + self.sanitary_km3) * 1000.0 / np.where(basin > 0, basin, 1.0), 0.0)
+        return view.requirement[None, :] * scale[None, :] * self.season_cut[:, None]
 
 
-RULES: dict[str, type[AllocationRule]] = {cls.name: cls for cls in (UpstreamFirst,)}
+class Protocol566(IcwcQuota):
+    """ICWC mechanism with the Soviet-era Protocol 566 (1987) limits: UZB 29.6, TKM 22.0, TJK 9.5, KGZ 0.4 km3.
+
+    UNSOURCED: the reference found no primary text of Protocol 566 (section 5, confidence U); these are textbook
+    figures, kept configurable through ``limits_km3``. Kyrgyzstan has no offtake in the Amu Darya model, so its
+    0.4 km3 is not allocated. Afghanistan's use implied by the protocol (~2.1 km3) is the default
+    ``afghan_quota_km3`` when ``afghanistan = "quota"``. Arithmetic as :class:`IcwcQuota`.
+    """
+
+    name = "protocol_566"
+    default_limits = {"UZB": 29.6, "TKM": 22.0, "TJK": 9.5, "KGZ": 0.4}
+    unsourced = True
 
 
-def make_rule(name: str, where: str = "<run>") -> AllocationRule:
-    """The rule called `name`; ScenarioError with the known names (and the nearest) otherwise."""
+class KerkiSplit(AllocationRule):
+    """The 1996 Uzbekistan-Turkmenistan agreement: the flow at Kerki is split 50/50 (reference section 5, FAO-TKM).
+
+    Arithmetic each month, once the flow at Kerki W is known: D = max(W + V - E, 0), where V is what the
+    reservoirs below Kerki hold above their dead storage at the start of the month (Tuyamuyun is operated for
+    both states) and E is the environmental requirement of the terminal below, grossed up for the reach losses
+    from Kerki. Each state's demand below Kerki
+    is counted at Kerki: Q_s = sum of request_k / (path factor Kerki -> k). Shares a_s = D x share_s; a state that
+    needs less than its share leaves the rest to the other: A_s = min(Q_s, a_s + max(a_o - Q_o, 0)). Offtake k of
+    state s may take request_k x min(1, A_s / Q_s), so offtakes within a state share in proportion to demand.
+    Offtakes above Kerki, and below it of other states, take as under ``upstream_first``.
+    """
+
+    name = "kerki_split"
+
+    def __init__(self, split_point: str = "kerki", shares: dict | None = None, **options):
+        super().__init__(**options)
+        shares = {"UZB": 0.5, "TKM": 0.5} if shares is None else dict(shares)
+        if len(shares) != 2 or abs(sum(shares.values()) - 1.0) > 1e-9 or any(v < 0 for v in shares.values()):
+            raise ValueError(f"shares: found {shares!r}, expected two states whose shares add up to 1")
+        self.split_point, self.shares = split_point, shares
+
+    def setup(self) -> None:
+        net = self.network
+        if self.split_point not in net.names:
+            raise ScenarioError([Problem("<run>", "allocation.split_point", self.split_point, "a node of the basin: " + did_you_mean(self.split_point, net.names))])
+        self.kerki = net.index(self.split_point)
+        self.gross = {}  # offtake position -> 1 / path factor from Kerki
+        factor, cur = 1.0, self.kerki
+        while net.downstream[cur] >= 0:
+            factor *= 1.0 - net.loss_fraction[cur]
+            cur = int(net.downstream[cur])
+            if net.kind[cur] == OFFTAKE:
+                self.gross[net.position["offtake"][cur]] = 1.0 / factor
+            if net.kind[cur] == TERMINAL:
+                self.terminal, self.terminal_gross = net.position["terminal"][cur], 1.0 / factor
+        below = set(net.path(self.split_point, net.names[cur]))
+        self.reservoirs_below = np.array([r for r, i in enumerate(net.reservoir_idx) if net.names[i] in below], dtype=int)
+        self.below = {s: [k for k in self.gross if self.offtake_state[k] == s] for s in self.shares}
+
+    def allowances(self, view) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Each state's allowance A_s and demand Q_s below Kerki this month, both counted at Kerki (members,)."""
+        W = view.flow[:, self.kerki]
+        V = (np.maximum(view.storage[:, self.reservoirs_below] - self.network.reservoir_dead[self.reservoirs_below], 0.0).sum(axis=1)
+             if len(self.reservoirs_below) else 0.0)
+        E = self.environment(view)[..., self.terminal] * self.terminal_gross
+        D = np.maximum(W + V - E, 0.0)
+        Q = {s: sum((view.requests[:, k] * self.gross[k] for k in self.below[s]), np.zeros(len(W))) for s in self.shares}
+        a = {s: D * self.shares[s] for s in self.shares}
+        (s1, s2) = list(self.shares)
+        return {
+            s1: np.minimum(Q[s1], a[s1] + np.maximum(a[s2] - Q[s2], 0.0)),
+            s2: np.minimum(Q[s2], a[s2] + np.maximum(a[s1] - Q[s1], 0.0)),
+        }, Q
+
+    def share(self, k, view):
+        request = view.requests[:, k]
+        s = self.offtake_state[k]
+        if k not in self.gross or s not in self.shares:
+            return request
+        A, Q = self.allowances(view)
+        ratio = np.where(Q[s] > 0, A[s] / np.where(Q[s] > 0, Q[s], 1.0), 1.0)
+        return request * np.minimum(ratio, 1.0)
+
+
+class Proportional(AllocationRule):
+    """Every offtake in the group suffers the same fraction of shortfall (of its request).
+
+    The group is every offtake taking part in the rule (Afghan offtakes join it only with
+    ``afghanistan = "quota"``). Arithmetic each month: the largest common ratio r in [0, 1] such that every
+    group offtake can take r x request_k from the river, found by bisection on trial routings of the month
+    (30 halvings: r to within 1e-9); offtakes outside the group take first, as upstream unilateral users.
+    Source: the general practice of cutting everyone's limit by the same percentage (reference section 5, U).
+    """
+
+    name = "proportional"
+    iterations = 30
+
+    def setup(self):
+        self.group = np.array([self.takes_part(k) for k in range(len(self.network.offtake_idx))], dtype=bool)
+        self.ratio = np.ones(self.members)
+
+    def begin_month(self, river) -> None:
+        super().begin_month(river)
+        requests = river.requests
+
+        def feasible(r):
+            def ceiling(k, view):
+                return requests[:, k] * r if self.group[k] else AllocationRule.ceiling(self, k, view)
+
+            got = river.route(ceiling)["withdrawal"][:, self.network.offtake_idx]
+            want = requests * r[:, None]
+            ok = got >= want * (1 - 1e-12) - 1e-12
+            return np.all(ok | ~self.group[None, :], axis=1)
+
+        ones = np.ones(self.members)
+        done = feasible(ones)
+        lo, hi = np.where(done, 1.0, 0.0), np.ones(self.members)
+        if not done.all():
+            for _ in range(self.iterations):
+                mid = np.where(done, 1.0, (lo + hi) / 2)
+                ok = feasible(mid)
+                lo = np.where(ok & ~done, mid, lo)
+                hi = np.where(~ok & ~done, mid, hi)
+        self.ratio = lo
+
+    def share(self, k, view):
+        return view.requests[:, k] * self.ratio
+
+
+RULES: dict[str, type[AllocationRule]] = {cls.name: cls for cls in (UpstreamFirst, IcwcQuota, Protocol566, KerkiSplit, Proportional)}
+
+
+def rule_options(name: str) -> list[str]:
+    """The option names a rule accepts (its own and the common ones)."""
+    cls = RULES[name]
+    names = []
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        for p in inspect.signature(klass.__init__).parameters.values():
+            if p.name not in ("self", "options") and p.kind is not p.VAR_KEYWORD and p.name not in names:
+                names.append(p.name)
+    return names
+
+
+def make_rule(name: str, where: str = "<run>", options: dict | None = None) -> AllocationRule:
+    """The rule called `name` with `options` (the run file's [allocation] table); ScenarioError naming the key
+    otherwise (unknown rule or option with the nearest known one, or a bad value)."""
     if name not in RULES:
         raise ScenarioError([Problem(where, "rule", name, "an allocation rule: " + did_you_mean(name, RULES))])
-    return RULES[name]()
+    options = dict(options or {})
+    known = rule_options(name)
+    problems = [Problem(where, f"allocation.{key}", "<unknown option>", f"an option of rule {name!r}: " + did_you_mean(key, known))
+                for key in options if key not in known]
+    if problems:
+        raise ScenarioError(problems)
+    try:
+        return RULES[name](**options)
+    except ValueError as err:
+        raise ScenarioError([Problem(where, f"allocation ({name})", "<invalid option>", str(err))]) from err

@@ -66,3 +66,45 @@ def save(fig, path, fmt: str = "png") -> None:
     """Save and close a figure (format given explicitly: the path may be a temporary name)."""
     fig.savefig(path, format=fmt, dpi=150)
     plt.close(fig)
+
+
+def rule_comparison(table, qosh_tepa_km3: float, period: str = "all", ax=None, legend: bool = True):
+    """Shortfall in % of demand by state (groups) and rule (bars), for one Qosh Tepa level and period."""
+    ax = ax or plt.subplots(figsize=(8.3, 4))[1]
+    sel = table[(table.qosh_tepa_km3 == qosh_tepa_km3) & (table.period == period)]
+    rules = list(dict.fromkeys(sel.rule))
+    states = [s for s in STATE_ORDER if s in set(sel.state)]
+    width = 0.8 / max(len(rules), 1)
+    x = np.arange(len(states))
+    colours = plt.get_cmap("tab10")
+    for j, rule in enumerate(rules):
+        vals = [float(sel[(sel.rule == rule) & (sel.state == s)].shortfall_pct.iloc[0]) for s in states]
+        bars = ax.bar(x + (j - (len(rules) - 1) / 2) * width, vals, width, label=rule, color=colours(j))
+        ax.bar_label(bars, labels=[f"{v:.0f}" if v >= 0.5 else "" for v in vals], fontsize=7, padding=1)
+    ax.set_xticks(x, states)
+    ax.set_ylabel("shortfall (% of demand)")
+    ax.set_title(f"Qosh Tepa {qosh_tepa_km3:g} km³/yr, {period}", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    if legend:
+        ax.legend(title="rule", fontsize=8, ncols=min(len(rules), 3))
+    return ax
+
+
+def comparison_figure(table, title: str):
+    """A grid of panels, A4 landscape: one column per Qosh Tepa level, one row for the whole run and, when the run
+    has dry years, one for them; one legend for all."""
+    levels = sorted(set(table.qosh_tepa_km3))
+    periods = ["all"] + (["dry years"] if (table.period == "dry years").any() else [])
+    fig, axes = plt.subplots(len(periods), len(levels), figsize=(11.7, 0.6 + 3.4 * len(periods)), constrained_layout=True,
+                             squeeze=False, sharey=True)
+    top = max(float(table.shortfall_pct.max()), 1.0) * 1.15
+    for r, period in enumerate(periods):
+        for c, level in enumerate(levels):
+            rule_comparison(table, level, period, axes[r, c], legend=False)
+            axes[r, c].set_ylim(0, top)
+            if c:
+                axes[r, c].set_ylabel("")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, title="rule", loc="outside lower center", ncols=len(labels), fontsize=9)
+    fig.suptitle(title, fontsize=12)
+    return fig

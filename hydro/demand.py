@@ -19,12 +19,14 @@ from hydro.units import m3s_to_hm3
 
 @dataclass
 class Demands:
-    """What is asked for: offtake demand (T, K) and terminal requirement (T, J), hm3 per month; capacity (K,) hm3/day."""
+    """What is asked for: offtake demand (T, K) and terminal requirement (T, J), hm3 per month; capacity (K,)
+    hm3/day; annual (K,) each offtake's annual demand in hm3/yr (Qosh Tepa's: the run's target)."""
 
     offtake: np.ndarray
     terminal: np.ndarray
     capacity: np.ndarray
     conveyance_loss: np.ndarray
+    annual: np.ndarray
 
 
 def qosh_tepa_monthly(qt: QoshTepa, network: Network, axis: TimeAxis) -> np.ndarray:
@@ -53,9 +55,11 @@ def build_demands(network: Network, axis: TimeAxis, qt: QoshTepa | None) -> Dema
     terminal = seasonal_volumes(network.terminal_requirement_annual, network.terminal_growing_share, axis)
     capacity = network.offtake_capacity.copy()
     conveyance = network.offtake_conveyance_loss.copy()
+    annual = network.offtake_demand_annual.copy()
     k = network.qosh_tepa
     if qt is not None and k is not None:
         offtake[:, k] = qosh_tepa_monthly(qt, network, axis)
+        annual[k] = qt.withdrawal_km3 * 1000.0
         capacity[k] = m3s_to_hm3(qt.capacity_m3s, 1.0)
         conveyance[k] = qt.conveyance_loss
-    return Demands(offtake=offtake, terminal=terminal, capacity=capacity, conveyance_loss=conveyance)
+    return Demands(offtake=offtake, terminal=terminal, capacity=capacity, conveyance_loss=conveyance, annual=annual)

@@ -57,6 +57,17 @@ class Network:
     terminal_requirement_annual: np.ndarray  # hm3/yr
     terminal_growing_share: np.ndarray
 
+    def __post_init__(self):
+        # lookups for the time loop: node index -> position among nodes of its kind
+        self.position = {
+            "inflow": {int(i): k for k, i in enumerate(self.inflow_idx)},
+            "offtake": {int(i): k for k, i in enumerate(self.offtake_idx)},
+            "reservoir": {int(i): r for r, i in enumerate(self.reservoir_idx)},
+            "terminal": {int(i): j for j, i in enumerate(self.terminal_idx)},
+        }
+        # per reservoir: (node index, 1 / path factor) of every offtake and terminal it serves
+        self.support_of = [[(int(i), float(w)) for i, w in enumerate(row) if w > 0] for row in self.reservoir_support_weight]
+
     @property
     def n(self) -> int:
         return len(self.names)

@@ -32,11 +32,12 @@ def prepare(scenario: Scenario) -> Inputs:
     """Load the basin, compile the network with the run's reservoir switches, build inflows and demands."""
     basin = load_basin(scenario.basin_path)
     network = compile_network(basin, scenario.reservoirs_enabled)
-    rule = make_rule(scenario.rule, str(scenario.path or "<run>"))
+    rule = make_rule(scenario.rule, str(scenario.path or "<run>"), scenario.allocation)
     if scenario.hydrology_kind == "series":
         inflows = hydrology.read_series(scenario.series_path, network, scenario.axis, scenario.members)
     else:
         inflows = hydrology.climatology(network, scenario.axis, scenario.members)
+    inflows = inflows * scenario.scale
     demands = build_demands(network, scenario.axis, scenario.qosh_tepa)
     return Inputs(basin, network, inflows, demands, rule)
 
@@ -45,4 +46,8 @@ def run_scenario(scenario: Scenario) -> xr.Dataset:
     """Simulate `scenario` and return its results Dataset (mass balance checked)."""
     inputs = prepare(scenario)
     arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule)
-    return to_dataset(arrays, inputs.network, scenario.axis, provenance(scenario, inputs.basin))
+    attrs = provenance(scenario, inputs.basin)
+    attrs["natural_norm_km3"] = float(inputs.network.inflow_annual.sum()) / 1000.0
+    if getattr(inputs.rule, "unsourced", False):
+        attrs["rule_note"] = f"{scenario.rule}: UNSOURCED limits (no primary text found; textbook figures, configurable)"
+    return to_dataset(arrays, inputs.network, scenario.axis, attrs)

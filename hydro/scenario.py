@@ -51,6 +51,7 @@ SCHEMA: dict[str, tuple] = {
     "hydrology.members": (lambda v: None if _is_int(v) and v >= 1 else "a whole number >= 1", 1),
     "hydrology.seed": (lambda v: None if _is_int(v) and v >= 0 else "a whole number >= 0", 0),
     "hydrology.series": (lambda v: None if isinstance(v, str) and v else "a CSV file of monthly inflows (m3/s), relative to the run file", ""),
+    "hydrology.scale": (lambda v: None if _is_number(v) and 0 < v <= 10 else "a factor on every natural inflow, > 0 (e.g. 0.84 for a year like 2021)", 1.0),
     "qosh_tepa.withdrawal_km3": (lambda v: None if _is_number(v) and v >= 0 else "an annual target in km3/yr, >= 0", 0.0),
     "qosh_tepa.capacity_m3s": (lambda v: None if _is_number(v) and v > 0 else "the canal head capacity in m3/s, > 0", 650.0),
     "qosh_tepa.start": (lambda v: _check_month(v), ""),
@@ -60,9 +61,11 @@ SCHEMA: dict[str, tuple] = {
         else f"one of {list(QT_PATTERNS)} or 12 non-negative monthly weights, Jan to Dec",
         "seasonal",
     ),
+    "compare.rules": (lambda v: None if isinstance(v, list) and v and all(isinstance(x, str) for x in v) else "a list of rule names for hydro compare", []),
+    "compare.qosh_tepa_km3": (lambda v: None if isinstance(v, list) and v and all(_is_number(x) and x >= 0 for x in v) else "a list of Qosh Tepa targets in km3/yr for hydro compare", []),
     "qosh_tepa.conveyance_loss": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a fraction from 0 to below 1", 0.0),
 }
-SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs"}
+SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare"}
 
 
 @dataclass
@@ -92,6 +95,10 @@ class Scenario:
     qosh_tepa: QoshTepa
     reservoirs_enabled: dict[str, bool]
     title: str
+    allocation: dict
+    scale: float
+    compare_rules: list
+    compare_qosh_tepa_km3: list
 
     @property
     def name(self) -> str:
@@ -132,7 +139,9 @@ def apply_overrides(doc: dict, overrides: list[tuple[str, object]], basin_reserv
     problems = Collector("<command line>")
     known = list(SCHEMA) + [f"reservoirs.{r}.enabled" for r in (basin_reservoirs or [])]
     for key, value in overrides:
-        if key not in known and not (key.startswith("reservoirs.") and key.endswith(".enabled") and basin_reservoirs is None):
+        dynamic = (key.startswith("reservoirs.") and key.endswith(".enabled") and basin_reservoirs is None) or (
+            key.startswith("allocation.") and key.count(".") == 1)  # rule options are checked against the rule
+        if key not in known and not dynamic:
             problems.add(f"--set {key}", value, "a run-file key: " + did_you_mean(key, known))
             continue
         parts = key.split(".")
@@ -183,7 +192,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
             if not isinstance(value, dict):
                 problems.add(key, value, f"a [{key}] table")
                 continue
-            if key == "reservoirs":
+            if key in ("reservoirs", "allocation"):
                 continue
             for sub in value:
                 dotted = f"{key}.{sub}"
@@ -221,6 +230,15 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
                 continue
             enabled[name] = table["enabled"]
 
+    allocation = doc.get("allocation", {}) if isinstance(doc.get("allocation", {}), dict) else {}
+    if isinstance(values["rule"], str) and not problems:
+        from hydro.allocation import make_rule
+
+        try:
+            make_rule(values["rule"], str(where), allocation)
+        except ScenarioError as err:
+            problems.problems.extend(err.problems)
+
     if values["hydrology.kind"] == "series" and not values["hydrology.series"]:
         problems.add("hydrology.series", "<missing>", "a CSV of monthly inflows when hydrology.kind = 'series'")
     if problems:
@@ -253,4 +271,8 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
         ),
         reservoirs_enabled=enabled,
         title=str(values["title"]),
+        allocation=allocation,
+        scale=float(values["hydrology.scale"]),
+        compare_rules=list(values["compare.rules"]),
+        compare_qosh_tepa_km3=[float(x) for x in values["compare.qosh_tepa_km3"]],
     )

@@ -268,12 +268,13 @@ def test_reservoir_switch_that_is_not_a_reservoir(tmp_path):
         load_scenario(path)
 
 
-def test_unknown_rule_raises_at_make_rule(tmp_path):
+def test_unknown_rule_is_refused_when_the_run_file_loads(tmp_path):
     path = write_run(tmp_path, run_text('rule = "upstream_frist"\n'))
-    s = load_scenario(path)  # the rule is looked up when the run is prepared
-    assert s.rule == "upstream_frist"
-    with pytest.raises(ScenarioError, match=one(f"{path}: rule: found 'upstream_frist', expected an allocation rule: one of ['upstream_first'] (did you mean 'upstream_first'?)")):
-        make_rule(s.rule, str(path))
+    rules = "['icwc_quota', 'kerki_split', 'proportional', 'protocol_566', 'upstream_first']"
+    with pytest.raises(ScenarioError, match=one(f"{path}: rule: found 'upstream_frist', expected an allocation rule: one of {rules} (did you mean 'upstream_first'?)")):
+        load_scenario(path)
+    with pytest.raises(ScenarioError, match=one("<run>: rule: found 'upstream_frist'")):
+        make_rule("upstream_frist")
 
 
 def test_make_rule_known_name():

@@ -1,0 +1,41 @@
+"""The same scenario under several allocation rules (and Qosh Tepa levels), side by side.
+
+Results gain a ``rule`` dimension and a ``qosh_tepa_km3`` dimension; the table holds, per rule, Qosh Tepa level,
+period and state, the mean demand, withdrawal and shortfall (km3/yr) and the shortfall in % of demand.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import xarray as xr
+
+from hydro.metrics import PERIODS, state_summary
+from hydro.run import run_scenario
+from hydro.scenario import load_scenario
+
+
+def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None, overrides=None):
+    """Run `run_file` under each rule (and each Qosh Tepa target, default the run's own).
+
+    Returns (dataset with dims rule, qosh_tepa_km3, member, time, node; table as a DataFrame).
+    """
+    overrides = list(overrides or [])
+    base = load_scenario(run_file, overrides)
+    levels = list(qosh_tepa_km3) if qosh_tepa_km3 else [base.qosh_tepa.withdrawal_km3]
+    by_rule = []
+    rows = []
+    for rule in rules:
+        by_level = []
+        for level in levels:
+            scenario = load_scenario(run_file, [*overrides, ("rule", rule), ("qosh_tepa.withdrawal_km3", float(level))])
+            ds = run_scenario(scenario)
+            for period in PERIODS:
+                table = state_summary(ds, period)
+                for state, row in table.iterrows():
+                    rows.append({"rule": rule, "qosh_tepa_km3": float(level), "period": period, "state": state, **row.to_dict()})
+            by_level.append(ds)
+        by_rule.append(xr.concat(by_level, dim=pd.Index([float(x) for x in levels], name="qosh_tepa_km3"), combine_attrs="drop_conflicts"))
+    combined = xr.concat(by_rule, dim=pd.Index(rules, name="rule"), combine_attrs="drop_conflicts")
+    combined.attrs["rules"] = ",".join(rules)
+    table = pd.DataFrame(rows)
+    return combined, table
