@@ -312,13 +312,19 @@ class Protocol566(IcwcQuota):
 class KerkiSplit(AllocationRule):
     """The 1996 Uzbekistan-Turkmenistan agreement: the flow at Kerki is split 50/50 (reference section 5, FAO-TKM).
 
-    Arithmetic each month, once the flow at Kerki W is known: D = max(W + V - E, 0), where V is what the
-    reservoirs below Kerki hold above their dead storage at the start of the month (Tuyamuyun is operated for
-    both states) and E is the environmental requirement of the terminal below, grossed up for the reach losses
-    from Kerki. Each state's demand below Kerki
-    is counted at Kerki: Q_s = sum of request_k / (path factor Kerki -> k). Shares a_s = D x share_s; a state that
-    needs less than its share leaves the rest to the other: A_s = min(Q_s, a_s + max(a_o - Q_o, 0)). Offtake k of
-    state s may take request_k x min(1, A_s / Q_s), so offtakes within a state share in proportion to demand.
+    Arithmetic each month, once the flow at Kerki W is known (volumes counted at Kerki: an offtake's withdrawal
+    divided by the path factor of the reach losses from Kerki to it):
+
+    1. D = max(W + V - E, 0): V is what the reservoirs below Kerki hold above dead storage at the start of the
+       month (Tuyamuyun is run for both states), E the environmental requirement of the terminal below.
+    2. Q_s = demand of state s below Kerki; shares a_s = D x share_s; a state needing less than its share leaves
+       the rest to the other: A_s = min(Q_s, a_s + max(a_o - Q_o, 0)).
+    3. Within a state, offtakes share A_s in proportion to demand: x_k = request_k x min(1, A_s / Q_s).
+    4. Stored water reaches only the offtakes below the reservoir: when the middle-reach offtakes (between Kerki and
+       the reservoir) of both states together would need more than W, all of them are cut by the same factor
+       W / (their sum), and what a state loses there moves to its own offtakes below the reservoir (up to their
+       requests).
+
     Offtakes above Kerki, and below it of other states, take as under ``upstream_first``.
     """
 
@@ -337,41 +343,61 @@ class KerkiSplit(AllocationRule):
             raise ScenarioError([Problem("<run>", "allocation.split_point", self.split_point, "a node of the basin: " + did_you_mean(self.split_point, net.names))])
         self.kerki = net.index(self.split_point)
         self.gross = {}  # offtake position -> 1 / path factor from Kerki
-        factor, cur = 1.0, self.kerki
+        self.middle = set()  # offtakes above the first reservoir below Kerki
+        factor, cur, above_reservoir = 1.0, self.kerki, True
+        reservoirs = []
         while net.downstream[cur] >= 0:
             factor *= 1.0 - net.loss_fraction[cur]
             cur = int(net.downstream[cur])
             if net.kind[cur] == OFFTAKE:
                 self.gross[net.position["offtake"][cur]] = 1.0 / factor
+                if above_reservoir:
+                    self.middle.add(net.position["offtake"][cur])
+            elif cur in net.position["reservoir"]:
+                reservoirs.append(net.position["reservoir"][cur])
+                above_reservoir = False
             if net.kind[cur] == TERMINAL:
                 self.terminal, self.terminal_gross = net.position["terminal"][cur], 1.0 / factor
-        below = set(net.path(self.split_point, net.names[cur]))
-        self.reservoirs_below = np.array([r for r, i in enumerate(net.reservoir_idx) if net.names[i] in below], dtype=int)
+        self.reservoirs_below = np.array(reservoirs, dtype=int)
+        if not len(reservoirs):
+            self.middle = set()  # no storage below Kerki: everything comes from W, nothing to rebalance
         self.below = {s: [k for k in self.gross if self.offtake_state[k] == s] for s in self.shares}
 
-    def allowances(self, view) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Each state's allowance A_s and demand Q_s below Kerki this month, both counted at Kerki (members,)."""
+    def allowances(self, view) -> dict[int, np.ndarray]:
+        """Allowed withdrawal (members,) of every offtake of the two states below Kerki this month, hm3."""
         W = view.flow[:, self.kerki]
-        V = (np.maximum(view.storage[:, self.reservoirs_below] - self.network.reservoir_dead[self.reservoirs_below], 0.0).sum(axis=1)
-             if len(self.reservoirs_below) else 0.0)
+        res = self.reservoirs_below
+        V = np.maximum(view.storage[:, res] - self.network.reservoir_dead[res], 0.0).sum(axis=1) if len(res) else 0.0
         E = self.environment(view)[..., self.terminal] * self.terminal_gross
         D = np.maximum(W + V - E, 0.0)
-        Q = {s: sum((view.requests[:, k] * self.gross[k] for k in self.below[s]), np.zeros(len(W))) for s in self.shares}
+        req = {k: view.requests[:, k] for s in self.shares for k in self.below[s]}
+        Q = {s: sum((req[k] * self.gross[k] for k in self.below[s]), np.zeros_like(W)) for s in self.shares}
+        s1, s2 = list(self.shares)
         a = {s: D * self.shares[s] for s in self.shares}
-        (s1, s2) = list(self.shares)
-        return {
-            s1: np.minimum(Q[s1], a[s1] + np.maximum(a[s2] - Q[s2], 0.0)),
-            s2: np.minimum(Q[s2], a[s2] + np.maximum(a[s1] - Q[s1], 0.0)),
-        }, Q
+        A = {s1: np.minimum(Q[s1], a[s1] + np.maximum(a[s2] - Q[s2], 0.0)),
+             s2: np.minimum(Q[s2], a[s2] + np.maximum(a[s1] - Q[s1], 0.0))}
+        ratio = {s: np.minimum(1.0, A[s] / np.where(Q[s] > 0, Q[s], 1.0)) for s in self.shares}
+        x = {k: req[k] * ratio[self.offtake_state[k]] for k in req}
+        if self.middle:
+            need = sum((x[k] * self.gross[k] for k in req if k in self.middle), np.zeros_like(W))
+            f = np.minimum(1.0, W / np.where(need > 0, need, 1.0))
+            for s in self.shares:
+                freed = sum(((1 - f) * x[k] * self.gross[k] for k in self.below[s] if k in self.middle), np.zeros_like(W))
+                lower = [k for k in self.below[s] if k not in self.middle]
+                room = {k: (req[k] - x[k]) * self.gross[k] for k in lower}
+                total_room = sum(room.values(), np.zeros_like(W))
+                move = np.minimum(freed, total_room)
+                for k in self.below[s]:
+                    if k in self.middle:
+                        x[k] = x[k] * f
+                    else:
+                        x[k] = x[k] + move * room[k] / np.where(total_room > 0, total_room, 1.0) / self.gross[k]
+        return x
 
     def share(self, k, view):
-        request = view.requests[:, k]
-        s = self.offtake_state[k]
-        if k not in self.gross or s not in self.shares:
-            return request
-        A, Q = self.allowances(view)
-        ratio = np.where(Q[s] > 0, A[s] / np.where(Q[s] > 0, Q[s], 1.0), 1.0)
-        return request * np.minimum(ratio, 1.0)
+        if k not in self.gross or self.offtake_state[k] not in self.shares:
+            return view.requests[:, k]
+        return self.allowances(view)[k]
 
 
 class Proportional(AllocationRule):

@@ -54,6 +54,38 @@ def tiny_basin(demand: str = "0.5 km3/yr", growing_share: float = 0.7) -> str:
     """
 
 
+SETTINGS = {"regime", "curve", "return_to", "state", "province"}
+
+
+def _fig(value) -> str:
+    v = f'"{value}"' if isinstance(value, str) else repr(value)
+    return f'{{ value = {v}, source = "T" }}'
+
+
+def node(name: str, kind: str, **keys) -> str:
+    """One [[node]] table; strings of settings are quoted, bools lowercase, everything else a sourced figure."""
+    if kind == "inflow":
+        keys = {"regime": "uniform", "annual_flow": "1 km3/yr", **keys}
+    if kind == "offtake":
+        keys = {"state": "UZB", **keys}
+    lines = ["[[node]]", f'name = "{name}"', f'kind = "{kind}"']
+    for key, value in keys.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif key in SETTINGS:
+            lines.append(f'{key} = "{value}"')
+        else:
+            lines.append(f"{key} = {_fig(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def reach(a: str, b: str, **figures) -> str:
+    lines = ["[[reach]]", f'from = "{a}"', f'to = "{b}"']
+    lines += [f"{k} = {_fig(v)}" for k, v in figures.items()]
+    return "\n".join(lines) + "\n"
+
+
+
 def write_basin(folder: Path, body: str, sources: str = TINY_SOURCES, files: dict[str, str] | None = None) -> Path:
     """Write a basin folder: basin.toml = format_version + `body`, a sources.toml, and any extra files."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -64,9 +96,10 @@ def write_basin(folder: Path, body: str, sources: str = TINY_SOURCES, files: dic
     return folder
 
 
-def run_tiny(folder: Path, inflows_hm3, start: str = "2001-01", enabled=None, qosh_tepa=None, rule: str = "upstream_first"):
+def run_tiny(folder: Path, inflows_hm3, start: str = "2001-01", enabled=None, qosh_tepa=None, rule="upstream_first", options=None):
     """Simulate a tiny basin with given inflows (months, inflow nodes) or (members, months, inflow nodes), hm3.
 
+    `rule` is a rule name (with `options`, the run file's [allocation] table) or a rule object.
     Returns (arrays, network); arrays as from :func:`hydro.simulate.simulate` (balance checked)."""
     basin = load_basin(folder)
     network = compile_network(basin, enabled)
@@ -75,7 +108,8 @@ def run_tiny(folder: Path, inflows_hm3, start: str = "2001-01", enabled=None, qo
         inflows = inflows[None]
     axis = TimeAxis(np.datetime64(start, "M"), inflows.shape[1])
     demands = build_demands(network, axis, qosh_tepa)
-    return simulate(network, inflows, demands, axis, make_rule(rule)), network
+    rule = make_rule(rule, options=options) if isinstance(rule, str) else rule
+    return simulate(network, inflows, demands, axis, rule), network
 
 
 @pytest.fixture(scope="session")

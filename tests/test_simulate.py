@@ -18,45 +18,12 @@ import numpy as np
 
 from hydro.basin import load_basin
 from hydro.network import compile_network
-from tests.conftest import run_tiny, write_basin
+from tests.conftest import node, reach, run_tiny, write_basin
 
 RTOL = 1e-12  # pure arithmetic on a handful of numbers: only float rounding separates model and hand
 ATOL = 1e-9  # hm3
 
 DEMAND_5_PER_DAY = {"demand": "1830 hm3/yr", "growing_share": 0.5}  # 5 hm3/day in Apr-Sep
-SETTINGS = {"regime", "curve", "return_to", "state", "province"}
-
-
-# --------------------------------------------------------------------------------------------------------------
-# tiny TOML builders
-# --------------------------------------------------------------------------------------------------------------
-
-def _fig(value) -> str:
-    v = f'"{value}"' if isinstance(value, str) else repr(value)
-    return f'{{ value = {v}, source = "T" }}'
-
-
-def node(name: str, kind: str, **keys) -> str:
-    """One [[node]] table; strings of settings are quoted, bools lowercase, everything else a sourced figure."""
-    if kind == "inflow":
-        keys = {"regime": "uniform", "annual_flow": "1 km3/yr", **keys}
-    if kind == "offtake":
-        keys = {"state": "UZB", **keys}
-    lines = ["[[node]]", f'name = "{name}"', f'kind = "{kind}"']
-    for key, value in keys.items():
-        if isinstance(value, bool):
-            lines.append(f"{key} = {'true' if value else 'false'}")
-        elif key in SETTINGS:
-            lines.append(f'{key} = "{value}"')
-        else:
-            lines.append(f"{key} = {_fig(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def reach(a: str, b: str, **figures) -> str:
-    lines = ["[[reach]]", f'from = "{a}"', f'to = "{b}"']
-    lines += [f"{k} = {_fig(v)}" for k, v in figures.items()]
-    return "\n".join(lines) + "\n"
 
 
 def inflow_columns(folder, **series) -> np.ndarray:
