@@ -1,0 +1,65 @@
+"""hydro compare: the same run under several rules and Qosh Tepa levels, written as netCDF, CSV and PNG."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import xarray as xr
+
+from hydro.cli import main
+from hydro.compare import compare
+from tests.conftest import RUNS
+
+
+@pytest.fixture(scope="module")
+def compared():
+    return compare(RUNS / "rules_compare.toml", ["upstream_first", "icwc_quota", "kerki_split"], [0.0, 6.0],
+                   [("time.years", 2), ("hydrology.scale", 0.84)])
+
+
+def test_dataset_has_a_rule_and_a_qosh_tepa_dimension(compared):
+    ds, _ = compared
+    assert list(ds.rule.values) == ["upstream_first", "icwc_quota", "kerki_split"]
+    assert list(ds.qosh_tepa_km3.values) == [0.0, 6.0]
+    assert ds.withdrawal.dims == ("rule", "qosh_tepa_km3", "member", "time", "node")
+    qt = ds.withdrawal.sel(node="qosh_tepa").sum("time").isel(member=0)
+    assert float(qt.sel(qosh_tepa_km3=0.0).max()) == 0.0 and float(qt.sel(qosh_tepa_km3=6.0).min()) > 0
+
+
+def test_table_rows_add_up(compared):
+    _, table = compared
+    assert set(table.period) == {"all", "dry years", "growing season"}  # x 0.84: every year is dry
+    assert len(table) == 3 * 2 * 3 * 4  # rules x levels x periods x states
+    pd.testing.assert_series_equal(table.demand_km3 - table.withdrawal_km3, table.shortfall_km3, check_names=False, atol=1e-9)
+    # all years are dry here, so the dry-year rows equal the whole-run rows
+    dry = table[table.period == "dry years"].reset_index(drop=True)
+    whole = table[table.period == "all"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(dry.drop(columns="period"), whole.drop(columns="period"))
+
+
+def test_qosh_tepa_raises_the_downstream_shortfall_under_every_rule(compared):
+    _, table = compared
+    rows = table[(table.period == "all") & table.state.isin(["UZB", "TKM"])]
+    by = rows.groupby(["rule", "qosh_tepa_km3"]).shortfall_km3.sum().unstack()
+    assert (by[6.0] > by[0.0] + 0.5).all(), by
+
+
+def test_cli_compare_writes_its_three_files(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code = main(["compare", str(RUNS / "rules_compare.toml"), "--rules", "upstream_first,proportional", "--qosh-tepa", "0,6",
+                 "--set", "time.years=2", "--out", str(out)])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["compare.csv", "compare.nc", "compare.png"]
+    with xr.open_dataset(out / "compare.nc") as ds:
+        assert ds.sizes["rule"] == 2 and ds.sizes["qosh_tepa_km3"] == 2
+    text = capsys.readouterr().out
+    assert "Shortfall, % of demand (all)" in text and "no dry water year in this run" in text
+
+
+def test_cli_compare_refuses_an_unknown_rule(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code = main(["compare", str(RUNS / "rules_compare.toml"), "--rules", "upstream_first,kerki_splt", "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--rules: found 'kerki_splt', expected an allocation rule" in err and "did you mean 'kerki_split'?" in err
+    assert not out.exists()
