@@ -427,7 +427,7 @@ class Proportional(AllocationRule):
 
             got = river.route(ceiling)["withdrawal"][:, self.network.offtake_idx]
             want = requests * r[:, None]
-            ok = got >= want * (1 - 1e-12) - 1e-12
+            ok = got >= want * (1 - 1e-12)  # relative only: a tiny request must not pass on an absolute slack
             return np.all(ok | ~self.group[None, :], axis=1)
 
         ones = np.ones(self.members)

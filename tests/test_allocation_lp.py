@@ -19,7 +19,13 @@ month separately (nothing links months without storage):
 request_k = min(demand of the month, capacity x days): the demand is read from the simulated ``demand`` array,
 the capacity (drawn in m3/s) is turned into hm3 by the test itself with the month's calendar days.
 The simulated withdrawals (and, for both rules, the water reaching each terminal) must match to 1e-6 absolute
-plus 1e-6 relative. The proportional rule finds r by 30 bisections (|r - r*| <= 2**-30 ~ 1e-9), well inside.
+plus 1e-6 relative. The proportional rule finds r by 30 bisections (|r - r*| <= 2**-30 ~ 1e-9, i.e. < 1e-6 hm3
+on the largest monthly request drawn here, ~850 hm3).
+
+A disagreement this oracle found (an absolute slack in the bisection let an offtake with a vanishing request and
+no water pass, r ~ 1e-12 / request instead of 0) is fixed; the hand-made case below keeps it fixed. The random
+basins keep every request either 0 or >= ~8e-3 hm3 (demand >= 5 hm3/yr, growing share 0 / 1 or in
+[0.01, 0.99], capacity >= 0.01 m3/s).
 """
 
 from __future__ import annotations
@@ -141,9 +147,13 @@ def lp_proportional(model: Model, natural: dict[str, float], request: np.ndarray
     offs = model.offtakes()
     A = np.array([[request[k] - water[n][1] @ request] for k, n in enumerate(offs)])
     b = np.array([water[n][0] for n in offs])
+    # scale each row to a largest entry of 1: HiGHS drops matrix entries below 1e-9, which would silently lose
+    # the constraint of an offtake with a tiny request and no water (r x 1e-10 <= 0 must still force r = 0)
+    scale = np.maximum(np.maximum(np.abs(A[:, 0]), np.abs(b)), 1e-300)
+    A, b = A / scale[:, None], b / scale
     res = linprog([-1.0], A_ub=A, b_ub=b, bounds=[(0.0, 1.0)], method="highs", options=HIGHS)
     assert res.status == 0, res.message
-    return float(res.x[0])
+    return float(np.clip(res.x[0], 0.0, 1.0)) + 0.0  # + 0.0: no -0.0 in messages
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -207,6 +217,14 @@ def amounts(lo: float, hi: float):
     return st.one_of(even, even, even, st.floats(lo, hi))
 
 
+def sizes(floor: float, hi: float, steps: int = 1000):
+    """Like :func:`amounts` on [lo, hi] (on a grid of `steps`), but free floats are at least `floor`, so that
+    every request is zero or a real amount (>= ~8e-3 hm3), never a vanishing one: the simulator's bisection
+    then misplaces r* by < 1e-9 (see :func:`test_proportional_offtake_with_a_vanishing_request_and_no_water`)."""
+    even = st.integers(0, steps).map(lambda k: hi * k / steps)
+    return st.one_of(even, even, even, st.floats(floor, hi))
+
+
 def _fig(value) -> str:
     v = f'"{value}"' if isinstance(value, str) else repr(float(value))
     return f'{{ value = {v}, source = "T" }}'
@@ -267,10 +285,10 @@ def cases(draw):
         if k == "inflow":
             lines += ['regime = "uniform"', f'annual_flow = {_fig("1 km3/yr")}']
         elif k == "offtake":
-            lines += [f'state = "{draw(st.sampled_from(STATES))}"', f"demand = {_qty(draw(amounts(0, 5000)), 'hm3/yr')}",
-                      f"growing_share = {_fig(draw(amounts(0.0, 1.0)))}"]
+            lines += [f'state = "{draw(st.sampled_from(STATES))}"', f"demand = {_qty(draw(sizes(5.0, 5000)), 'hm3/yr')}",
+                      f"growing_share = {_fig(draw(st.one_of(st.integers(0, 100).map(lambda k: k / 100), st.floats(0.01, 0.99))))}"]
             if draw(st.booleans()):
-                cap = draw(amounts(0, 200))
+                cap = draw(sizes(1e-2, 200))
                 model.capacity_m3s[n] = cap
                 lines.append(f"capacity = {_qty(cap, 'm3/s')}")
             if draw(st.booleans()):
@@ -385,3 +403,25 @@ def test_junction_of_two_branches_then_an_offtake(tmp_path):
     w = answer["upstream_first"]
     np.testing.assert_allclose(sea[0] + sea[1] @ w, 30.0, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(sea[0] + sea[1] @ (answer["r"] * answer["request"]), 142.5 / 7, rtol=RTOL, atol=ATOL)
+
+
+def test_proportional_offtake_with_a_vanishing_request_and_no_water(tmp_path):
+    """
+        a (0)   -> X (canal "1e-10 hm3/day": request 3e-9 hm3 in June) -> sea
+        b (100) -> Y (request 60) ------------------------------------> sea
+
+    June 2001. upstream_first: X = 0 (no water), Y = 60. proportional: X can take nothing, so the largest common
+    ratio is r = 0 (X: 3e-9 r <= 0) and Y takes 0 (the simulator once gave r ~ 3.3e-4 through an absolute slack).
+    """
+    model = Model(kind={"a": "inflow", "b": "inflow", "X": "offtake", "Y": "offtake", "sea": "terminal"},
+                  down={"a": "X", "b": "Y", "X": "sea", "Y": "sea"},
+                  capacity_m3s={"X": 1e-10 / 0.0864, "Y": 2 / 0.0864})
+    body = (_inflow("a") + _inflow("b")
+            + _offtake("X", "UZB").replace('"2 hm3/day"', '"1e-10 hm3/day"') + _offtake("Y", "TKM")
+            + "\n[[node]]\nname = \"sea\"\nkind = \"terminal\"\n"
+            + _reach("a", "X") + _reach("b", "Y") + _reach("X", "sea") + _reach("Y", "sea"))
+    natural = {"a": 0.0, "b": 100.0}
+    request = model.requests({"X": 150.0, "Y": 150.0}, 30)
+    np.testing.assert_allclose(request, [3e-9, 60.0], rtol=1e-12)  # oracle's own arithmetic, checked by hand
+    assert lp_proportional(model, natural, request) == 0.0
+    check_against_lp(model, body, [natural], "2001-06", tmp_path)
