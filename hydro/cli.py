@@ -82,6 +82,8 @@ def _run(args) -> int:
         charts.save(charts.shortfall_figure(ds, title), tmp("shortfall.png"))
     elapsed = time.perf_counter() - started
     print(title)
+    if "rule_note" in ds.attrs:
+        print(f"NOTE: {ds.attrs['rule_note']}")
     print(f"{scenario.axis.months} months from {scenario.axis.start}, {ds.sizes['member']} member(s); "
           f"mass balance max residual {ds.attrs['mass_balance_max_rel']:.1e} of throughput")
     print()
@@ -137,6 +139,8 @@ def _compare(args) -> int:
         pivot = sel.pivot_table(index=["rule", "qosh_tepa_km3"], columns="state", values="shortfall_pct", sort=False)
         print(f"\nShortfall, % of demand ({period}):")
         print(pivot.round(1).to_string())
+    if "protocol_566" in rules:
+        print("\nNOTE: protocol_566 uses UNSOURCED limits (UZB 29.6, TKM 22.0, TJK 9.5 km3; no primary text found).")
     if not (table.period == "dry years").any():
         print("\n(no dry water year in this run: natural inflow never fell below 90 % of the mean year; try --set hydrology.scale=0.84)")
     print(f"\nwrote {out / 'compare.nc'}, {out / 'compare.csv'}, {out / 'compare.png'} in {elapsed:.1f} s")
