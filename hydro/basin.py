@@ -31,7 +31,7 @@ BUILTIN_CURVES = ("full", "empty")  # target storage at capacity / at dead stora
 # Per kind: sourced numbers as {key: (dimension, required)}; other settings as {key: (type, required)}.
 _COMMON = {"name": (str, True), "kind": (str, True), "state": (str, False), "province": (str, False)}
 _FIGURES = {
-    "inflow": {"annual_flow": ("rate", True)},
+    "inflow": {"annual_flow": ("rate", True), "annual_cv": ("number", False)},
     "junction": {},
     "reservoir": {
         "capacity": ("volume", True),
@@ -58,7 +58,9 @@ _SETTINGS = {
 }
 _REACH_FIGURES = {"loss_fraction": ("number", False), "min_flow": ("rate", False)}
 _FIGURE_KEYS = {"value", "source", "confidence", "range", "note"}
-_FRACTIONS = {"growing_share", "return_fraction", "conveyance_loss", "loss_fraction"}
+_FRACTIONS = {"growing_share", "return_fraction", "conveyance_loss", "loss_fraction", "annual_cv", "lag1", "cross_correlation"}
+_STOCHASTIC = {"lag1": ("number", True), "cross_correlation": ("number", True)}
+_TOP_KEYS = ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "historical_years", "stochastic", "node", "reach"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ class Basin:
     curves: dict[str, np.ndarray]  # name -> 12 month-end targets as a fraction of active storage
     sha256: str
     files: dict[str, Path]
+    stochastic: dict[str, Figure] = field(default_factory=dict)  # lag1, cross_correlation of annual flows
+    historical: dict[int, dict] = field(default_factory=dict)  # year -> {"jan_mar", "apr_sep", "oct_dec"} % of norm, source
 
     def figures(self):
         """Every sourced figure as (key path, Figure), for tables of assumptions."""
@@ -128,6 +132,8 @@ class Basin:
         for r in self.reaches:
             for key, fig in r.figures.items():
                 yield f"reach.{r.source_node}->{r.target_node}.{key}", fig
+        for key, fig in self.stochastic.items():
+            yield f"stochastic.{key}", fig
 
 
 def load_basin(path: str | Path) -> Basin:
@@ -147,8 +153,8 @@ def load_basin(path: str | Path) -> Basin:
     if version != FORMAT_VERSION:
         problems.add("format_version", version, f"{FORMAT_VERSION} (this package reads basin format {FORMAT_VERSION})")
     for key in doc:
-        if key not in {"format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "node", "reach"}:
-            problems.add(key, "<unknown key>", "a top-level key of a basin file: " + did_you_mean(key, ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "node", "reach"]))
+        if key not in _TOP_KEYS:
+            problems.add(key, "<unknown key>", "a top-level key of a basin file: " + did_you_mean(key, _TOP_KEYS))
 
     files = {"basin": main}
     sources = _load_sources(folder, doc.get("sources", "sources.toml"), problems, files)
@@ -159,6 +165,22 @@ def load_basin(path: str | Path) -> Basin:
             problems.add(f"curve {name!r}", values.tolist(), "12 fractions of active storage between 0 and 1", file=files["reservoir_curves"])
     if doc.get("calibration"):
         files["calibration"] = folder / doc["calibration"]
+    historical = _load_historical(folder, doc.get("historical_years"), sources, problems, files)
+    stochastic = {}
+    raw = doc.get("stochastic", {})
+    if not isinstance(raw, dict):
+        problems.add("stochastic", raw, "a [stochastic] table with lag1 and cross_correlation")
+        raw = {}
+    for key in raw:
+        if key not in _STOCHASTIC:
+            problems.add(f"stochastic.{key}", "<unknown key>", "a key of [stochastic]: " + did_you_mean(key, _STOCHASTIC))
+    for key, (dimension, _required) in _STOCHASTIC.items():
+        if key in raw:
+            fig = _figure(raw[key], dimension, sources, problems, f"stochastic.{key}")
+            if fig is not None and not 0 <= fig.value < 1:
+                problems.add(f"stochastic.{key}.value", fig.text, "a correlation from 0 to below 1")
+            elif fig is not None:
+                stochastic[key] = fig
 
     nodes = _load_nodes(doc.get("node"), sources, regimes, curves, problems)
     reaches = _load_reaches(doc.get("reach"), nodes, sources, problems)
@@ -183,6 +205,8 @@ def load_basin(path: str | Path) -> Basin:
         curves=curves,
         sha256=digest.hexdigest(),
         files=files,
+        stochastic=stochastic,
+        historical=historical,
     )
 
 
@@ -260,6 +284,47 @@ def _load_monthly(folder: Path, name, what: str, problems: Collector, files: dic
             problems.add(key, row[what], f"a {what} name used once", file=path)
         tables[row[what]] = values
     return tables
+
+
+HISTORICAL_COLUMNS = ("year", "jan_mar", "apr_sep", "oct_dec", "source")
+
+
+def _load_historical(folder: Path, name, sources, problems: Collector, files: dict) -> dict[int, dict]:
+    """A CSV of recorded years: natural flow at Kerki in % of norm for Jan-Mar, Apr-Sep and Oct-Dec, with a source."""
+    if name is None:
+        return {}
+    path = folder / str(name)
+    files["historical_years"] = path
+    if not path.is_file():
+        problems.add("historical_years", str(name), f"a CSV file beside basin.toml ({path} does not exist)")
+        return {}
+    years: dict[int, dict] = {}
+    try:
+        reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
+    except UnicodeDecodeError:
+        problems.add("<encoding>", "<not UTF-8>", "UTF-8 text", file=path)
+        return {}
+    missing = [c for c in HISTORICAL_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        problems.add("<header>", reader.fieldnames, f"columns {list(HISTORICAL_COLUMNS)} (and note); missing {missing}", file=path)
+        return {}
+    for lineno, row in enumerate(reader, start=2):
+        try:
+            year = int(row["year"])
+            pct = {k: float(row[k]) for k in ("jan_mar", "apr_sep", "oct_dec")}
+        except (TypeError, ValueError):
+            problems.add(f"line {lineno}", [row.get(c) for c in HISTORICAL_COLUMNS[:4]], "a year and three percentages of norm", file=path)
+            continue
+        if any(not 0 < v < 300 for v in pct.values()):
+            problems.add(f"line {lineno}", list(pct.values()), "percentages of norm between 0 and 300", file=path)
+            continue
+        if row["source"] not in sources:
+            problems.add(f"line {lineno}.source", row["source"], "a key of sources.toml: " + did_you_mean(str(row["source"]), sources), file=path)
+            continue
+        if year in years:
+            problems.add(f"line {lineno}.year", year, "each year once", file=path)
+        years[year] = {**pct, "source": row["source"], "note": row.get("note", "")}
+    return years
 
 
 def _figure(raw, dimension: str, sources: dict, problems: Collector, key: str) -> Figure | None:

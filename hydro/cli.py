@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    import pandas as pd
+
     from hydro import charts, metrics
     from hydro.results import atomic_outputs, write_netcdf
     from hydro.run import run_scenario
@@ -90,6 +92,12 @@ def _run(args) -> int:
     print("Annual mean per state (km3/yr):")
     print(summary.round(2).to_string())
     print()
+    types = [t for t in ("dry", "normal", "wet") if t in set(ds.year_type.values.ravel())]
+    if len(types) > 1 or ds.sizes["member"] > 1:
+        by_type = {f"{t} ({metrics.member_years(ds, metrics.period_mask(ds, t + ' years'))} yr)": metrics.state_summary(ds, f"{t} years").shortfall_pct for t in types}
+        print("Shortfall by year type, % of demand (member-years counted):")
+        print(pd.DataFrame(by_type).round(1).to_string())
+        print()
     print("Where, per offtake (km3/yr):")
     print(offtakes.drop(columns="province").round(2).to_string())
     print()

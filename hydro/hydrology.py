@@ -2,8 +2,16 @@
 
 - ``climatology``: every year the mean year: each inflow node's annual flow spread over the months by its
   regime (mean monthly discharge x days, normalised to the year).
-- ``series``: a CSV of monthly mean discharges in m3/s, one column per inflow node (any subset; the others
-  keep the climatology) and a ``month`` column ``YYYY-MM`` covering every month of the run.
+- ``stochastic``: members of synthetic water years from :mod:`hydro.stochastic`, spread by the same regimes.
+- ``year_type``: the mean year scaled to the annual flow at Kerki exceeded in a given share of years
+  ("dry" 90 %, "normal" 50 %, "wet" 10 %), every year.
+- ``historical``: recorded years replayed: the mean year scaled season by season by the basin's
+  historical_years.csv (% of norm in Jan-Mar, Apr-Sep, Oct-Dec), calendar year after calendar year.
+- ``series``: a CSV or netCDF of monthly mean discharges in m3/s, one column (or variable) per inflow node (any
+  subset; the others keep the climatology) covering every month of the run.
+
+``melt_shift_weeks`` moves every regime earlier by that many weeks before any of these is built (the year's
+volume is unchanged).
 """
 
 from __future__ import annotations
@@ -21,35 +29,140 @@ from hydro.units import m3s_to_hm3
 MEAN_DAYS = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def regime_shares(network: Network) -> np.ndarray:
+MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def shift_earlier(shares: np.ndarray, weeks: float) -> np.ndarray:
+    """Monthly shares (…, 12) moved earlier in the year by `weeks`: each month's volume spread evenly over its days,
+    the 365-day cycle rolled, and summed back into months; the year's total is unchanged."""
+    if not weeks:
+        return shares
+    daily = np.repeat(shares / MONTH_DAYS, MONTH_DAYS, axis=-1)  # (…, 365)
+    daily = np.roll(daily, -int(round(7 * weeks)), axis=-1)
+    edges = np.concatenate([[0], np.cumsum(MONTH_DAYS)[:-1]])
+    out = np.add.reduceat(daily, edges, axis=-1)
+    return out / out.sum(axis=-1, keepdims=True)
+
+
+def regime_shares(network: Network, melt_shift_weeks: float = 0.0) -> np.ndarray:
     """(n_inflow, 12) share of the annual volume falling in each calendar month."""
     rows = []
     for name in network.inflow_regime:
         q = np.ones(12) if name == "uniform" else network.basin.regimes[name]
         v = q * MEAN_DAYS
         rows.append(v / v.sum())
-    return np.array(rows).reshape(len(network.inflow_regime), 12)
+    return shift_earlier(np.array(rows).reshape(len(network.inflow_regime), 12), melt_shift_weeks)
 
 
-def climatology(network: Network, axis: TimeAxis, members: int = 1) -> np.ndarray:
+def climatology(network: Network, axis: TimeAxis, members: int = 1, melt_shift_weeks: float = 0.0) -> np.ndarray:
     """The mean year repeated: (members, T, n_inflow) hm3."""
-    shares = regime_shares(network)  # (I, 12)
+    shares = regime_shares(network, melt_shift_weeks)  # (I, 12)
     monthly = network.inflow_annual[None, :] * shares[:, axis.calendar_month].T  # (T, I)
     return np.broadcast_to(monthly, (members, *monthly.shape)).copy()
 
 
-def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int = 1) -> np.ndarray:
-    """Monthly inflows from a CSV (m3/s); columns not given keep the climatology. (members, T, n_inflow) hm3."""
+def stochastic(network: Network, axis: TimeAxis, members: int, seed: int, params, melt_shift_weeks: float = 0.0) -> np.ndarray:
+    """Synthetic members: (members, T, n_inflow) hm3; annual flows per water year from
+    :func:`hydro.stochastic.annual_flows`, spread over the months by the regimes."""
+    from hydro.stochastic import annual_flows
+
+    first, last = int(axis.water_year.min()), int(axis.water_year.max())
+    annual = annual_flows(params, members, last - first + 1, seed)  # (M, Y, I)
+    shares = regime_shares(network, melt_shift_weeks)[:, axis.calendar_month].T  # (T, I)
+    return annual[:, axis.water_year - first, :] * shares[None]
+
+
+def forecast_columns(network: Network, point: str = "kerki") -> list[int]:
+    """Positions of the inflow nodes upstream of `point` (all of them when the basin has no such node)."""
+    if point not in network.names:
+        return list(range(len(network.inflow_idx)))
+    above = set(network.upstream_of(point))
+    return [k for k, i in enumerate(network.inflow_idx) if network.names[i] in above]
+
+
+def year_type_scale(network: Network, params, year: str | None, exceedance: float | None) -> tuple[float, float]:
+    """(factor on the mean year, its exceedance): the annual flow at Kerki exceeded in `exceedance` of years
+    (or the share named by `year`), over the mean annual flow there."""
+    from hydro.stochastic import YEAR_TYPE_EXCEEDANCE, flow_at_exceedance, reference_sample
+
+    p = float(exceedance) if exceedance is not None else YEAR_TYPE_EXCEEDANCE[year or "normal"]
+    columns = forecast_columns(network)
+    reference = reference_sample(params, columns)
+    return flow_at_exceedance(p, reference) / float(params.mean[columns].sum()), p
+
+
+def historical(network: Network, axis: TimeAxis, members: int, replay: list[int], melt_shift_weeks: float = 0.0) -> np.ndarray:
+    """Recorded years replayed in turn, one per calendar year of the run: (members, T, n_inflow) hm3."""
+    years = network.basin.historical
+    base = climatology(network, axis, 1, melt_shift_weeks)[0]
+    month = axis.calendar_month
+    key = np.where(month < 3, "jan_mar", np.where(month < 9, "apr_sep", "oct_dec"))
+    first = int(axis.year.min())
+    pct = np.array([years[replay[(y - first) % len(replay)]][k] for y, k in zip(axis.year, key)]) / 100.0
+    return np.broadcast_to(base * pct[:, None], (members, *base.shape)).copy()
+
+
+def year_types(inflows: np.ndarray, network: Network, axis: TimeAxis, params, dry: float, wet: float):
+    """Exceedance probability and type ('dry', 'normal', 'wet') of each member's water years, repeated on every
+    month (members, T). A water year cut by the run's ends is judged on its months scaled up by their regime share."""
+    from hydro.stochastic import classify, exceedance, reference_sample
+
+    columns = forecast_columns(network)
+    reference = reference_sample(params, columns)
+    flow = inflows[:, :, columns].sum(axis=2)  # (M, T)
+    share = (params.mean[columns][:, None] * regime_shares(network)[columns][:, axis.calendar_month]).sum(axis=0) / params.mean[columns].sum()
+    out_p = np.empty_like(flow)
+    for wy in np.unique(axis.water_year):
+        sel = axis.water_year == wy
+        annual = flow[:, sel].sum(axis=1) / share[sel].sum()
+        out_p[:, sel] = exceedance(annual, reference)[:, None]
+    return out_p, classify(out_p, dry, wet)
+
+
+NETCDF_SUFFIXES = (".nc", ".nc4", ".cdf")
+
+
+def _netcdf_table(path: Path, problems: Collector) -> pd.DataFrame | None:
+    """A netCDF series as the CSV's table: a 'month' column (YYYY-MM) and one column per variable on `time`."""
+    import xarray as xr
+
+    try:
+        with xr.open_dataset(path) as ds:
+            if "time" not in ds.coords:
+                problems.add("<coords>", list(ds.coords), "a 'time' coordinate at the first day of each month")
+                return None
+            times = pd.DatetimeIndex(ds.time.values)
+            off = times[(times.day != 1) | (times.hour != 0) | (times.minute != 0)]
+            for t in off[:5]:
+                problems.add("time", str(t), "month starts (YYYY-MM-01 00:00): the series is not aligned on calendar months")
+            columns = {name: ds[name].values.astype(float) for name in ds.data_vars if ds[name].dims == ("time",)}
+            for name in ds.data_vars:
+                if ds[name].dims != ("time",):
+                    problems.add(f"variable {name!r}", f"<dims {ds[name].dims}>", "one variable per inflow node on the time dimension only")
+    except (OSError, ValueError) as err:
+        problems.add("<netcdf>", str(err).splitlines()[0], "a readable netCDF file")
+        return None
+    return pd.DataFrame({"month": times.strftime("%Y-%m"), **columns})
+
+
+def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int = 1, melt_shift_weeks: float = 0.0) -> np.ndarray:
+    """Monthly inflows (m3/s) from a CSV with a 'month' column, or a netCDF file with a 'time' coordinate and one
+    variable per inflow node; nodes not given keep the climatology. (members, T, n_inflow) hm3."""
     path = Path(path)
     problems = Collector(path)
     if not path.is_file():
-        problems.add("<file>", str(path), "a CSV of monthly inflows in m3/s with a 'month' column (YYYY-MM)")
+        problems.add("<file>", str(path), "a CSV of monthly inflows in m3/s with a 'month' column (YYYY-MM), or a netCDF file")
         raise ScenarioError(problems.problems)
-    try:
-        table = pd.read_csv(path, dtype={"month": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        problems.add("<csv>", str(err).splitlines()[0], "a comma-separated table with a header row")
-        raise ScenarioError(problems.problems) from err
+    if path.suffix.lower() in NETCDF_SUFFIXES:
+        table = _netcdf_table(path, problems)
+        if table is None or problems:
+            raise ScenarioError(problems.problems)
+    else:
+        try:
+            table = pd.read_csv(path, dtype={"month": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            problems.add("<csv>", str(err).splitlines()[0], "a comma-separated table with a header row")
+            raise ScenarioError(problems.problems) from err
     if "month" not in table.columns:
         problems.add("<header>", list(table.columns), "a 'month' column (YYYY-MM) and one column per inflow node (m3/s)")
         raise ScenarioError(problems.problems)
@@ -81,7 +194,7 @@ def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int
     if problems:
         raise ScenarioError(problems.problems)
 
-    out = climatology(network, axis, 1)[0]
+    out = climatology(network, axis, 1, melt_shift_weeks)[0]
     lookup = pd.Series(np.arange(len(table)), index=months)
     rows = lookup.reindex(wanted).to_numpy()
     for col in table.columns:

@@ -10,8 +10,7 @@ import pandas as pd
 import xarray as xr
 
 STATE_ORDER = ("AFG", "TJK", "UZB", "TKM")
-DRY_FRACTION_OF_NORM = 0.9  # a water year is dry when its natural inflow is below 90 % of the mean year
-PERIODS = ("all", "dry years", "growing season")
+PERIODS = ("all", "dry years", "normal years", "wet years", "growing season")
 
 
 def years(ds: xr.Dataset | xr.DataArray) -> float:
@@ -28,43 +27,48 @@ def annual_km3(da: xr.DataArray, n_years: float | None = None) -> xr.DataArray:
     return total / (n_years if n_years is not None else years(da)) / 1000.0
 
 
-def dry_water_years(ds: xr.Dataset) -> list[int]:
-    """Complete water years whose natural inflow (member mean) is below DRY_FRACTION_OF_NORM of the basin's mean
-    year (attribute ``natural_norm_km3``; ICWC speaks of water availability in % of norm)."""
-    norm = float(ds.attrs.get("natural_norm_km3", np.nan))
-    annual = ds.natural_inflow.sum("node").mean("member").groupby(ds.water_year)
-    totals, counts = annual.sum() / 1000.0, annual.count()
-    return [int(y) for y, v, n in zip(totals.water_year.values, totals.values, counts.values) if n == 12 and v < DRY_FRACTION_OF_NORM * norm]
+def of_kind(ds: xr.Dataset, kind: str) -> xr.Dataset:
+    """The nodes of one kind ("offtake", "terminal", ...), selected without copying the rest."""
+    return ds.isel(node=np.flatnonzero(ds.kind.values == kind))
 
 
-def select_period(ds: xr.Dataset, period: str) -> xr.Dataset | None:
-    """The months of `period` ("all", "dry years", "growing season"); None when the run has none."""
+def period_mask(ds: xr.Dataset, period: str) -> xr.DataArray:
+    """True on the (member, time) cells of `period`: "all", "dry years", "normal years", "wet years" (by the
+    ``year_type`` coordinate) or "growing season" (April-September)."""
+    everything = xr.ones_like(ds.member, dtype=bool) * xr.ones_like(ds.time, dtype=bool)
     if period == "all":
-        return ds
-    if period == "dry years":
-        years = dry_water_years(ds)
-        return ds.sel(time=ds.water_year.isin(years)) if years else None
+        return everything
+    if period in ("dry years", "normal years", "wet years"):
+        if "year_type" not in ds.coords:
+            raise ValueError("the results have no year_type coordinate")
+        return everything & (ds.year_type == period.split()[0])
     if period == "growing season":
-        return ds.sel(time=ds.growing_season == 1)
+        return everything & (ds.growing_season == 1)
     raise ValueError(f"period {period!r}: expected one of {PERIODS}")
 
 
+def member_years(ds: xr.Dataset, mask: xr.DataArray) -> int:
+    """How many (member, water year) pairs have a month in `mask`."""
+    m = mask.transpose("member", "time").values
+    wy = ds.water_year.values
+    return int(sum(len(np.unique(wy[row])) for row in m))
+
+
 def state_summary(ds: xr.Dataset, period: str = "all") -> pd.DataFrame:
-    """Per state: mean demand, withdrawal and shortfall (km3 per year, or per growing season) and shortfall as %
-    of demand, over `period`. Empty when the run has no month of that period."""
-    ds = select_period(ds, period)
-    if ds is None:
-        return pd.DataFrame(columns=["demand_km3", "withdrawal_km3", "shortfall_km3", "shortfall_pct"], index=pd.Index([], name="state"))
-    # per year: a growing season lies within one water year; dry years are whole water years
-    n_years = years(ds) if period == "all" else float(len(np.unique(ds.water_year.values)))
-    offtakes = ds.where(ds.kind == "offtake", drop=True)
+    """Per state: mean demand, withdrawal and shortfall per year (km3/yr; for the growing season, per season) and the
+    shortfall in % of demand, over the member-years of `period`. Empty when the run has none."""
+    mask = period_mask(ds, period)
+    n = member_years(ds, mask)
+    columns = ["demand_km3", "withdrawal_km3", "shortfall_km3", "shortfall_pct"]
+    if n == 0:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="state"))
+    offtakes = of_kind(ds, "offtake")
     rows = []
     states = [s for s in STATE_ORDER if s in set(offtakes.state.values)] + sorted(set(offtakes.state.values) - set(STATE_ORDER))
     for s in states:
         sel = offtakes.sel(node=offtakes.state == s)
-        demand = float(annual_km3(sel.demand.sum("node"), n_years))
-        withdrawal = float(annual_km3(sel.withdrawal.sum("node"), n_years))
-        shortfall = float(annual_km3(sel.shortfall.sum("node"), n_years))
+        demand, withdrawal, shortfall = (float(sel[v].sum("node").where(mask, 0.0).sum()) / n / 1000.0
+                                         for v in ("demand", "withdrawal", "shortfall"))
         rows.append({
             "state": s,
             "demand_km3": demand,
@@ -77,7 +81,7 @@ def state_summary(ds: xr.Dataset, period: str = "all") -> pd.DataFrame:
 
 def offtake_summary(ds: xr.Dataset) -> pd.DataFrame:
     """Per offtake: state, province, annual mean demand, withdrawal and shortfall (km3/yr) and shortfall %."""
-    off = ds.where(ds.kind == "offtake", drop=True)
+    off = of_kind(ds, "offtake")
     demand = annual_km3(off.demand).to_series()
     withdrawal = annual_km3(off.withdrawal).to_series()
     shortfall = annual_km3(off.shortfall).to_series()
@@ -95,7 +99,7 @@ def offtake_summary(ds: xr.Dataset) -> pd.DataFrame:
 
 def terminal_summary(ds: xr.Dataset) -> pd.DataFrame:
     """Per terminal: annual mean inflow and requirement (km3/yr), and the requirement's shortfall."""
-    term = ds.where(ds.kind == "terminal", drop=True)
+    term = of_kind(ds, "terminal")
     rows = []
     for node in term.node.values:
         inflow = float(annual_km3(term.inflow.sel(node=node)))
@@ -107,7 +111,7 @@ def terminal_summary(ds: xr.Dataset) -> pd.DataFrame:
 
 def monthly_shortfall_by_state(ds: xr.DataArray | xr.Dataset) -> xr.DataArray:
     """Shortfall (member-mean) per state and month of the run, hm3: dims (time, state)."""
-    off = ds.shortfall.where(ds.kind == "offtake", drop=True)
+    off = of_kind(ds, "offtake").shortfall
     return off.mean("member").groupby("state").sum("node")
 
 

@@ -15,17 +15,43 @@ from hydro.network import Network, compile_network
 from hydro.results import provenance, to_dataset
 from hydro.scenario import Scenario
 from hydro.simulate import simulate
+from hydro.stochastic import Parameters
 
 
 @dataclass
 class Inputs:
-    """Everything the simulator needs for one scenario."""
+    """Everything the simulator needs for one scenario, and the year types of its inflows."""
 
     basin: Basin
     network: Network
     inflows: np.ndarray  # (member, time, inflow node) hm3
     demands: Demands
     rule: AllocationRule
+    exceedance: np.ndarray  # (member, time): exceedance probability of the month's water year at Kerki
+    year_type: np.ndarray  # (member, time): "dry" | "normal" | "wet"
+    notes: dict
+
+
+def build_inflows(scenario: Scenario, network: Network, params: Parameters) -> tuple[np.ndarray, dict]:
+    """Natural inflows of the run (members, time, inflow node) in hm3, after scale and melt shift; and notes."""
+    h, axis, members = scenario.hydrology, scenario.axis, scenario.members
+    shift = float(h["melt_shift_weeks"])
+    notes: dict = {}
+    kind = scenario.hydrology_kind
+    if kind == "series":
+        inflows = hydrology.read_series(scenario.series_path, network, axis, members, shift)
+    elif kind == "stochastic":
+        inflows = hydrology.stochastic(network, axis, members, scenario.seed, params, shift)
+    elif kind == "year_type":
+        factor, p = hydrology.year_type_scale(network, params, h["year"], h["exceedance"])
+        inflows = hydrology.climatology(network, axis, members, shift) * factor
+        notes.update(year_type_exceedance=p, year_type_factor=factor)
+    elif kind == "historical":
+        inflows = hydrology.historical(network, axis, members, list(h["replay"]), shift)
+        notes["replay"] = ",".join(str(y) for y in h["replay"])
+    else:
+        inflows = hydrology.climatology(network, axis, members, shift)
+    return inflows * scenario.scale, notes
 
 
 def prepare(scenario: Scenario) -> Inputs:
@@ -33,13 +59,12 @@ def prepare(scenario: Scenario) -> Inputs:
     basin = load_basin(scenario.basin_path)
     network = compile_network(basin, scenario.reservoirs_enabled)
     rule = make_rule(scenario.rule, str(scenario.path or "<run>"), scenario.allocation)
-    if scenario.hydrology_kind == "series":
-        inflows = hydrology.read_series(scenario.series_path, network, scenario.axis, scenario.members)
-    else:
-        inflows = hydrology.climatology(network, scenario.axis, scenario.members)
-    inflows = inflows * scenario.scale
+    h = scenario.hydrology
+    params = Parameters.of(network, h["annual_cv"], h["lag1"], h["cross_correlation"])
+    inflows, notes = build_inflows(scenario, network, params)
+    exceedance, year_type = hydrology.year_types(inflows, network, scenario.axis, params, h["dry_exceedance"], h["wet_exceedance"])
     demands = build_demands(network, scenario.axis, scenario.qosh_tepa)
-    return Inputs(basin, network, inflows, demands, rule)
+    return Inputs(basin, network, inflows, demands, rule, exceedance, year_type, notes)
 
 
 def run_scenario(scenario: Scenario) -> xr.Dataset:
@@ -48,6 +73,14 @@ def run_scenario(scenario: Scenario) -> xr.Dataset:
     arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule)
     attrs = provenance(scenario, inputs.basin)
     attrs["natural_norm_km3"] = float(inputs.network.inflow_annual.sum()) / 1000.0
+    attrs.update({k: v for k, v in inputs.notes.items()})
     if getattr(inputs.rule, "unsourced", False):
         attrs["rule_note"] = f"{scenario.rule}: UNSOURCED limits (no primary text found; textbook figures, configurable)"
-    return to_dataset(arrays, inputs.network, scenario.axis, attrs)
+    ds = to_dataset(arrays, inputs.network, scenario.axis, attrs)
+    return ds.assign_coords(
+        year_type=(("member", "time"), inputs.year_type.astype(str).astype(object),
+                   {"long_name": "type of the month's water year by the exceedance of its natural flow at Kerki",
+                    "dry_exceedance": scenario.hydrology["dry_exceedance"], "wet_exceedance": scenario.hydrology["wet_exceedance"]}),
+        exceedance=(("member", "time"), inputs.exceedance,
+                    {"long_name": "share of years (stochastic reference, 100,000 years) with at least this water year's natural flow at Kerki", "units": "1"}),
+    )

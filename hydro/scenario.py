@@ -19,7 +19,8 @@ from hydro.timeaxis import TimeAxis, parse_month
 
 FORMAT_VERSION = 1
 QT_PATTERNS = ("seasonal", "uniform", "kerki")
-HYDROLOGY_KINDS = ("climatology", "series")
+HYDROLOGY_KINDS = ("climatology", "stochastic", "year_type", "historical", "series")
+YEAR_TYPES = ("dry", "normal", "wet")
 
 
 def _is_int(v) -> bool:
@@ -38,20 +39,31 @@ def _check_month(v) -> str | None:
         return str(err)
 
 
-# key -> (check returning None or the expectation, default); None default = required
+REQUIRED = object()  # default of a key the run file must give
+
+# key -> (check returning None or the expectation, default)
 SCHEMA: dict[str, tuple] = {
-    "format_version": (lambda v: None if v == FORMAT_VERSION else f"{FORMAT_VERSION}", None),
-    "basin": (lambda v: None if isinstance(v, str) and v else "the basin folder, relative to the run file", None),
+    "format_version": (lambda v: None if v == FORMAT_VERSION else f"{FORMAT_VERSION}", REQUIRED),
+    "basin": (lambda v: None if isinstance(v, str) and v else "the basin folder, relative to the run file", REQUIRED),
     "title": (lambda v: None if isinstance(v, str) else "a string", ""),
     "description": (lambda v: None if isinstance(v, str) else "a string", ""),
     "rule": (lambda v: None if isinstance(v, str) else "the name of an allocation rule", "upstream_first"),
-    "time.start": (lambda v: _check_month(v), None),
-    "time.years": (lambda v: None if _is_int(v) and 1 <= v <= 1000 else "a whole number of years from 1 to 1000", None),
+    "time.start": (lambda v: _check_month(v), REQUIRED),
+    "time.years": (lambda v: None if _is_int(v) and 1 <= v <= 1000 else "a whole number of years from 1 to 1000", REQUIRED),
     "hydrology.kind": (lambda v: None if v in HYDROLOGY_KINDS else did_you_mean(str(v), HYDROLOGY_KINDS), "climatology"),
     "hydrology.members": (lambda v: None if _is_int(v) and v >= 1 else "a whole number >= 1", 1),
     "hydrology.seed": (lambda v: None if _is_int(v) and v >= 0 else "a whole number >= 0", 0),
-    "hydrology.series": (lambda v: None if isinstance(v, str) and v else "a CSV file of monthly inflows (m3/s), relative to the run file", ""),
-    "hydrology.scale": (lambda v: None if _is_number(v) and 0 < v <= 10 else "a factor on every natural inflow, > 0 (e.g. 0.84 for a year like 2021)", 1.0),
+    "hydrology.series": (lambda v: None if isinstance(v, str) and v else "a CSV or netCDF file of monthly inflows (m3/s), relative to the run file", ""),
+    "hydrology.scale": (lambda v: None if _is_number(v) and 0 < v <= 10 else "a factor on every natural inflow, > 0 (e.g. 0.9 for 10 % less water)", 1.0),
+    "hydrology.melt_shift_weeks": (lambda v: None if _is_number(v) and 0 <= v <= 26 else "weeks by which the melt comes earlier, 0 to 26", 0.0),
+    "hydrology.year": (lambda v: None if v in YEAR_TYPES else did_you_mean(str(v), YEAR_TYPES), "dry"),
+    "hydrology.exceedance": (lambda v: None if _is_number(v) and 0 < v < 1 else "the share of years whose flow at Kerki is at least this year's, between 0 and 1 (e.g. 0.9)", None),
+    "hydrology.replay": (lambda v: None if isinstance(v, list) and v and all(_is_int(x) for x in v) else "a list of recorded years, e.g. [2021]", [2021]),
+    "hydrology.annual_cv": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a coefficient of variation of annual flows for every inflow node, 0 to below 1", None),
+    "hydrology.lag1": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a lag-1 autocorrelation of annual flows, 0 to below 1", None),
+    "hydrology.cross_correlation": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a correlation between the tributaries' annual flows, 0 to below 1", None),
+    "hydrology.dry_exceedance": (lambda v: None if _is_number(v) and 0.5 < v < 1 else "the exceedance probability from which a year is dry, between 0.5 and 1", 0.75),
+    "hydrology.wet_exceedance": (lambda v: None if _is_number(v) and 0 < v < 0.5 else "the exceedance probability up to which a year is wet, between 0 and 0.5", 0.25),
     "qosh_tepa.withdrawal_km3": (lambda v: None if _is_number(v) and v >= 0 else "an annual target in km3/yr, >= 0", 0.0),
     "qosh_tepa.capacity_m3s": (lambda v: None if _is_number(v) and v > 0 else "the canal head capacity in m3/s, > 0", 650.0),
     "qosh_tepa.start": (lambda v: _check_month(v), ""),
@@ -99,6 +111,7 @@ class Scenario:
     scale: float
     compare_rules: list
     compare_qosh_tepa_km3: list
+    hydrology: dict  # every hydrology.* value after defaults (key without the prefix)
 
     @property
     def name(self) -> str:
@@ -206,8 +219,9 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
         try:
             value = _get(doc, key)
         except KeyError:
-            if default is None:
+            if default is REQUIRED:
                 problems.add(key, "<missing>", "a value (required)")
+                default = None
             values[key] = default
             continue
         msg = check(value)
@@ -240,7 +254,12 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
             problems.problems.extend(err.problems)
 
     if values["hydrology.kind"] == "series" and not values["hydrology.series"]:
-        problems.add("hydrology.series", "<missing>", "a CSV of monthly inflows when hydrology.kind = 'series'")
+        problems.add("hydrology.series", "<missing>", "a CSV or netCDF of monthly inflows when hydrology.kind = 'series'")
+    if values["hydrology.kind"] == "historical" and basin_path is not None and not problems:
+        known = sorted(load_basin(basin_path).historical)
+        for year in values["hydrology.replay"]:
+            if year not in known:
+                problems.add("hydrology.replay", year, f"a recorded year of the basin's historical_years: one of {known}")
     if problems:
         raise ScenarioError(_blame_overrides(problems.problems, overrides or []))
 
@@ -273,6 +292,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
         title=str(values["title"]),
         allocation=allocation,
         scale=float(values["hydrology.scale"]),
+        hydrology={k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("hydrology.")},
         compare_rules=list(values["compare.rules"]),
         compare_qosh_tepa_km3=[float(x) for x in values["compare.qosh_tepa_km3"]],
     )

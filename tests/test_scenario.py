@@ -310,13 +310,13 @@ def test_format_version_wrong(tmp_path, value, shown):
 
 def test_series_without_a_series_file(tmp_path):
     path = write_run(tmp_path, run_text('[hydrology]\nkind = "series"\n'))
-    with pytest.raises(ScenarioError, match=one(f"{path}: hydrology.series: found <missing>, expected a CSV of monthly inflows when hydrology.kind = 'series'")):
+    with pytest.raises(ScenarioError, match=one(f"{path}: hydrology.series: found <missing>, expected a CSV or netCDF of monthly inflows when hydrology.kind = 'series'")):
         load_scenario(path)
 
 
 def test_unknown_hydrology_kind(tmp_path):
     path = write_run(tmp_path, run_text('[hydrology]\nkind = "climatolgy"\n'))
-    with pytest.raises(ScenarioError, match=one(f"{path}: hydrology.kind: found 'climatolgy', expected one of ['climatology', 'series'] (did you mean 'climatology'?)")):
+    with pytest.raises(ScenarioError, match=one(f"{path}: hydrology.kind: found 'climatolgy', expected one of ['climatology', 'historical', 'series', 'stochastic', 'year_type'] (did you mean 'climatology'?)")):
         load_scenario(path)
 
 
