@@ -320,3 +320,51 @@ def test_series_error_infinite_value(tmp_path, network, axis, cell):
     path = write_csv(tmp_path, ["month", "kokcha", "vakhsh"], rows)
     with pytest.raises(ScenarioError, match=one(f"{path}: row 5, kokcha: found ")):
         read_series(path, network, axis)
+
+
+# ------------------------------------------------------------------ netCDF series
+
+
+def write_netcdf(tmp_path: Path, times, variables: dict, name: str = "flows.nc") -> Path:
+    import pandas as pd
+    import xarray as xr
+
+    ds = xr.Dataset({k: (dims, np.asarray(v, dtype=float)) for k, (dims, v) in variables.items()},
+                    coords={"time": pd.DatetimeIndex(times)})
+    path = tmp_path / name
+    ds.to_netcdf(path)
+    return path
+
+
+def test_netcdf_series_gives_the_same_inflows_as_the_csv(tmp_path, network, axis):
+    rows = series_rows(axis)
+    csv_path = write_csv(tmp_path, ["month", "kokcha", "vakhsh"], rows)
+    times = [f"{m}-01" for m in months_of(axis)]
+    nc_path = write_netcdf(tmp_path, times, {"kokcha": (("time",), [r[1] for r in rows]), "vakhsh": (("time",), [r[2] for r in rows])})
+    np.testing.assert_array_equal(read_series(nc_path, network, axis), read_series(csv_path, network, axis))
+
+
+def test_netcdf_series_misaligned_dates(tmp_path, network, axis):
+    times = [f"{m}-15" for m in months_of(axis)]
+    path = write_netcdf(tmp_path, times, {"kokcha": (("time",), np.full(len(times), 100.0))})
+    with pytest.raises(ScenarioError, match=one(f"{path}: time: found '") + r".*-15 00:00:00" + one("', expected month starts (YYYY-MM-01 00:00): the series is not aligned on calendar months")):
+        read_series(path, network, axis)
+
+
+def test_netcdf_series_variable_with_other_dimensions(tmp_path, network, axis):
+    times = [f"{m}-01" for m in months_of(axis)]
+    path = write_netcdf(tmp_path, times, {"flow": (("time", "station"), np.ones((len(times), 2)))})
+    with pytest.raises(ScenarioError, match=one("variable 'flow': found <dims ('time', 'station')>, expected one variable per inflow node on the time dimension only")):
+        read_series(path, network, axis)
+
+
+def test_netcdf_series_unknown_variable_and_negative_flow(tmp_path, network, axis):
+    times = [f"{m}-01" for m in months_of(axis)]
+    values = np.full(len(times), 100.0)
+    values[3] = -5.0
+    path = write_netcdf(tmp_path, times, {"vaksh": (("time",), np.ones(len(times))), "kokcha": (("time",), values)})
+    with pytest.raises(ScenarioError) as info:
+        read_series(path, network, axis)
+    text = str(info.value)
+    assert "column 'vaksh': found <unknown node>, expected an inflow node: " in text and "(did you mean 'vakhsh'?)" in text
+    assert "row 5, kokcha: found -5.0, expected a discharge >= 0 m3/s" in text
