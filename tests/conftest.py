@@ -57,9 +57,15 @@ def tiny_basin(demand: str = "0.5 km3/yr", growing_share: float = 0.7) -> str:
 SETTINGS = {"regime", "curve", "return_to", "state", "province"}
 
 
-def _fig(value) -> str:
-    v = f'"{value}"' if isinstance(value, str) else repr(value)
+def fig(value) -> str:
+    """A sourced figure for a test basin: a plain number, or a quantity string such as '12.5 hm3'."""
+    v = f'"{value}"' if isinstance(value, str) else repr(float(value))
     return f'{{ value = {v}, source = "T" }}'
+
+
+def qty(x: float, unit: str) -> str:
+    """A sourced quantity: qty(12.5, 'hm3') -> { value = "12.5 hm3", source = "T" }."""
+    return fig(f"{float(x)!r} {unit}")
 
 
 def node(name: str, kind: str, **keys) -> str:
@@ -75,13 +81,13 @@ def node(name: str, kind: str, **keys) -> str:
         elif key in SETTINGS:
             lines.append(f'{key} = "{value}"')
         else:
-            lines.append(f"{key} = {_fig(value)}")
+            lines.append(f"{key} = {fig(value)}")
     return "\n".join(lines) + "\n"
 
 
 def reach(a: str, b: str, **figures) -> str:
     lines = ["[[reach]]", f'from = "{a}"', f'to = "{b}"']
-    lines += [f"{k} = {_fig(v)}" for k, v in figures.items()]
+    lines += [f"{k} = {fig(v)}" for k, v in figures.items()]
     return "\n".join(lines) + "\n"
 
 

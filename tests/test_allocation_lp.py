@@ -43,7 +43,7 @@ from scipy.optimize import linprog
 
 from hydro.basin import load_basin
 from hydro.network import compile_network
-from tests.conftest import run_tiny, write_basin
+from tests.conftest import fig, qty, run_tiny, write_basin
 
 RTOL = ATOL = 1e-6
 HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
@@ -225,15 +225,6 @@ def sizes(floor: float, hi: float, steps: int = 1000):
     return st.one_of(even, even, even, st.floats(floor, hi))
 
 
-def _fig(value) -> str:
-    v = f'"{value}"' if isinstance(value, str) else repr(float(value))
-    return f'{{ value = {v}, source = "T" }}'
-
-
-def _qty(x: float, unit: str) -> str:
-    return _fig(f"{float(x)!r} {unit}")
-
-
 @st.composite
 def cases(draw):
     """(model, basin.toml body, natural inflow per month {node: hm3}, start month) for a random tree basin.
@@ -283,25 +274,25 @@ def cases(draw):
         k = kind[n]
         lines += ["[[node]]", f'name = "{n}"', f'kind = "{k}"']
         if k == "inflow":
-            lines += ['regime = "uniform"', f'annual_flow = {_fig("1 km3/yr")}']
+            lines += ['regime = "uniform"', f'annual_flow = {fig("1 km3/yr")}']
         elif k == "offtake":
-            lines += [f'state = "{draw(st.sampled_from(STATES))}"', f"demand = {_qty(draw(sizes(5.0, 5000)), 'hm3/yr')}",
-                      f"growing_share = {_fig(draw(st.one_of(st.integers(0, 100).map(lambda k: k / 100), st.floats(0.01, 0.99))))}"]
+            lines += [f'state = "{draw(st.sampled_from(STATES))}"', f"demand = {qty(draw(sizes(5.0, 5000)), 'hm3/yr')}",
+                      f"growing_share = {fig(draw(st.one_of(st.integers(0, 100).map(lambda k: k / 100), st.floats(0.01, 0.99))))}"]
             if draw(st.booleans()):
                 cap = draw(sizes(1e-2, 200))
                 model.capacity_m3s[n] = cap
-                lines.append(f"capacity = {_qty(cap, 'm3/s')}")
+                lines.append(f"capacity = {qty(cap, 'm3/s')}")
             if draw(st.booleans()):
                 frac, target = draw(amounts(0.0, 0.5)), draw(st.sampled_from(below(n) + terminals))
                 model.returns[n] = (frac, target)
-                lines += [f"return_fraction = {_fig(frac)}", f'return_to = "{target}"']
+                lines += [f"return_fraction = {fig(frac)}", f'return_to = "{target}"']
     for n in order:
         if n in down:
             lines += ["[[reach]]", f'from = "{n}"', f'to = "{down[n]}"']
             if draw(st.booleans()):
                 loss = draw(amounts(0.0, 0.5))
                 model.loss[n] = loss
-                lines.append(f"loss_fraction = {_fig(loss)}")
+                lines.append(f"loss_fraction = {fig(loss)}")
     body = "\n".join(lines) + "\n"
 
     months = draw(st.integers(1, 3))

@@ -21,7 +21,7 @@ from hydro.balance import check
 from hydro.errors import MassBalanceError
 from hydro.network import RESERVOIR, TERMINAL
 from hydro.timeaxis import TimeAxis
-from tests.conftest import run_tiny, tiny_basin, write_basin
+from tests.conftest import fig, qty, run_tiny, tiny_basin, write_basin
 
 CURVES_CSV = """\
 curve,unit,source,note,jan,feb,mar,apr,may,jun,jul,aug,sep,oct,nov,dec
@@ -40,16 +40,6 @@ def amounts(lo: float, hi: float):
 
 
 fractions = amounts(0.0, 1.0)
-
-
-def _fig(value) -> str:
-    """A sourced figure: a plain number, or a quantity string such as '12.5 hm3'."""
-    v = f'"{value}"' if isinstance(value, str) else repr(float(value))
-    return f'{{ value = {v}, source = "T" }}'
-
-
-def _qty(x: float, unit: str) -> str:
-    return _fig(f"{float(x)!r} {unit}")
 
 
 @st.composite
@@ -112,38 +102,38 @@ def basins(draw):
         k = kind[n]
         lines += ["[[node]]", f'name = "{n}"', f'kind = "{k}"']
         if k == "inflow":
-            lines += ['regime = "uniform"', f'annual_flow = {_fig("1 km3/yr")}']
+            lines += ['regime = "uniform"', f'annual_flow = {fig("1 km3/yr")}']
         elif k == "offtake":
-            lines += ['state = "TKM"', f"demand = {_qty(draw(amounts(0, 5000)), 'hm3/yr')}",
-                      f"growing_share = {_fig(draw(fractions))}"]
+            lines += ['state = "TKM"', f"demand = {qty(draw(amounts(0, 5000)), 'hm3/yr')}",
+                      f"growing_share = {fig(draw(fractions))}"]
             if draw(st.booleans()):
-                lines.append(f"capacity = {_qty(draw(amounts(0, 200)), 'm3/s')}")
+                lines.append(f"capacity = {qty(draw(amounts(0, 200)), 'm3/s')}")
             if n in returns:
-                lines += [f"return_fraction = {_fig(draw(amounts(0.01, 1.0)))}", f'return_to = "{returns[n]}"']
+                lines += [f"return_fraction = {fig(draw(amounts(0.01, 1.0)))}", f'return_to = "{returns[n]}"']
             if draw(st.booleans()):
-                lines.append(f"conveyance_loss = {_fig(draw(amounts(0, 0.9)))}")
+                lines.append(f"conveyance_loss = {fig(draw(amounts(0, 0.9)))}")
         elif k == "reservoir":
             cap = draw(amounts(0.0, 2000.0))
             dead = draw(fractions) * cap
-            lines += [f"capacity = {_qty(cap, 'hm3')}", f"dead_storage = {_qty(dead, 'hm3')}",
+            lines += [f"capacity = {qty(cap, 'hm3')}", f"dead_storage = {qty(dead, 'hm3')}",
                       f'curve = "{draw(st.sampled_from(["full", "empty", "wave", "half"]))}"',
                       f"enabled = {str(draw(st.sampled_from([True, True, False]))).lower()}",
                       f"demand_support = {str(draw(st.booleans())).lower()}"]
             if draw(st.booleans()):
-                lines.append(f"initial_storage = {_qty(draw(fractions) * cap, 'hm3')}")
+                lines.append(f"initial_storage = {qty(draw(fractions) * cap, 'hm3')}")
             if draw(st.booleans()):
-                lines.append(f"evaporation = {_qty(draw(amounts(0, 0.5)), 'km3/yr')}")
+                lines.append(f"evaporation = {qty(draw(amounts(0, 0.5)), 'km3/yr')}")
             if draw(st.booleans()):
-                lines.append(f"max_release = {_qty(draw(amounts(0, 300)), 'm3/s')}")
+                lines.append(f"max_release = {qty(draw(amounts(0, 300)), 'm3/s')}")
         elif k == "terminal" and draw(st.booleans()):
-            lines += [f"requirement = {_qty(draw(amounts(0, 3000)), 'hm3/yr')}", f"growing_share = {_fig(draw(fractions))}"]
+            lines += [f"requirement = {qty(draw(amounts(0, 3000)), 'hm3/yr')}", f"growing_share = {fig(draw(fractions))}"]
     for n in order:
         if n in down:
             lines += ["[[reach]]", f'from = "{n}"', f'to = "{down[n]}"']
             if draw(st.booleans()):
-                lines.append(f"loss_fraction = {_fig(draw(amounts(0.0, 0.6)))}")
+                lines.append(f"loss_fraction = {fig(draw(amounts(0.0, 0.6)))}")
             if kind[n] in ("offtake", "reservoir") and draw(st.integers(0, 3)) == 0:  # protected flows act below these only
-                lines.append(f"min_flow = {_qty(draw(amounts(0, 50)), 'm3/s')}")
+                lines.append(f"min_flow = {qty(draw(amounts(0, 50)), 'm3/s')}")
     body = "\n".join(lines) + "\n"
 
     members = draw(st.integers(1, 3))
