@@ -101,7 +101,7 @@ class AllocationRule:
 
     def share(self, k: int, view) -> np.ndarray:
         """The rule's own ceiling for an offtake that takes part in it (subclasses); the request by default."""
-        return view.requests[:, k]
+        return view.requests[k]
 
     def takes_part(self, k: int) -> bool:
         """False for Afghan offtakes outside the regime (outside, or Qosh Tepa when capped)."""
@@ -110,7 +110,7 @@ class AllocationRule:
         return self.afghanistan == "quota"
 
     def ceiling(self, k: int, view) -> np.ndarray:
-        request = view.requests[:, k]
+        request = view.requests[k]
         if self.afghan[k] and self.afghanistan != "quota":
             if self.afghanistan == "capped" and k == self.qt:
                 return np.minimum(request, self._qt_cap(view))
@@ -125,7 +125,7 @@ class AllocationRule:
             return m3s_to_hm3(self.qosh_tepa_cap_m3s, view.days)
         target = self.demands.annual[self.qt]
         scale = min(1.0, self.qosh_tepa_cap_km3 * 1000.0 / target) if target > 0 else 0.0
-        return view.requests[:, self.qt] * scale
+        return view.requests[self.qt] * scale
 
     def environment(self, view) -> np.ndarray:
         """Each terminal's requirement this month, (terminals,) or (members, terminals), hm3: the basin's by default."""
@@ -284,7 +284,7 @@ class IcwcQuota(AllocationRule):
         self.limits.begin_month(river.t)
 
     def share(self, k, view):
-        return self.limits.ceiling(k, view.requests[:, k])
+        return self.limits.ceiling(k, view.requests[k])
 
     def taken(self, k, amount):
         self.limits.take(k, amount)
@@ -365,12 +365,12 @@ class KerkiSplit(AllocationRule):
 
     def allowances(self, view) -> dict[int, np.ndarray]:
         """Allowed withdrawal (members,) of every offtake of the two states below Kerki this month, hm3."""
-        W = view.flow[:, self.kerki]
+        W = view.flow[self.kerki]
         res = self.reservoirs_below
-        V = np.maximum(view.storage[:, res] - self.network.reservoir_dead[res], 0.0).sum(axis=1) if len(res) else 0.0
+        V = np.maximum(view.storage[res] - self.network.reservoir_dead[res][:, None], 0.0).sum(axis=0) if len(res) else 0.0
         E = self.environment(view)[..., self.terminal] * self.terminal_gross
         D = np.maximum(W + V - E, 0.0)
-        req = {k: view.requests[:, k] for s in self.shares for k in self.below[s]}
+        req = {k: view.requests[k] for s in self.shares for k in self.below[s]}
         Q = {s: sum((req[k] * self.gross[k] for k in self.below[s]), np.zeros_like(W)) for s in self.shares}
         s1, s2 = list(self.shares)
         a = {s: D * self.shares[s] for s in self.shares}
@@ -396,7 +396,7 @@ class KerkiSplit(AllocationRule):
 
     def share(self, k, view):
         if k not in self.gross or self.offtake_state[k] not in self.shares:
-            return view.requests[:, k]
+            return view.requests[k]
         return self.allowances(view)[k]
 
 
@@ -423,12 +423,12 @@ class Proportional(AllocationRule):
 
         def feasible(r):
             def ceiling(k, view):
-                return requests[:, k] * r if self.group[k] else AllocationRule.ceiling(self, k, view)
+                return requests[k] * r if self.group[k] else AllocationRule.ceiling(self, k, view)
 
-            got = river.route(ceiling)["withdrawal"][:, self.network.offtake_idx]
-            want = requests * r[:, None]
+            got = river.route(ceiling)["withdrawal"][self.network.offtake_idx]  # (offtakes, members)
+            want = requests * r[None, :]
             ok = got >= want * (1 - 1e-12)  # relative only: a tiny request must not pass on an absolute slack
-            return np.all(ok | ~self.group[None, :], axis=1)
+            return np.all(ok | ~self.group[:, None], axis=0)
 
         ones = np.ones(self.members)
         done = feasible(ones)
@@ -442,7 +442,7 @@ class Proportional(AllocationRule):
         self.ratio = lo
 
     def share(self, k, view):
-        return view.requests[:, k] * self.ratio
+        return view.requests[k] * self.ratio
 
 
 RULES: dict[str, type[AllocationRule]] = {cls.name: cls for cls in (UpstreamFirst, IcwcQuota, Protocol566, KerkiSplit, Proportional)}

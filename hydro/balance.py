@@ -6,10 +6,14 @@ Per node i and month t (hm3):
 
 with a terminal's ``flow`` being zero (it keeps what reaches it). Per reach leaving node i:
 ``reach_loss = loss_fraction * flow`` and the water arriving downstream is the rest; ``inflow`` at each node must
-equal what its reaches deliver plus the return flows sent to it. Whole basin over the run:
+equal what its reaches deliver plus the return flows sent to it. Each month, for the whole basin:
 
     sum(natural_inflow) = sum(terminal inflow) + sum(withdrawal - return_flow) + sum(reach_loss)
-                          + sum(evaporation) + (final - initial storage)
+                          + sum(evaporation) + sum(storage change)
+
+Water can only be stored, evaporated or spilled at an active reservoir and withdrawn at an offtake; nothing
+leaves a terminal; nothing is negative, NaN or infinite. The simulator calls :meth:`MonthBalance.check_month`
+after every month; :func:`check` applies the same test to a finished run's arrays.
 """
 
 from __future__ import annotations
@@ -23,87 +27,107 @@ RELATIVE_TOLERANCE = 1e-6
 ABSOLUTE_FLOOR = 1e-9  # hm3: residuals below this count as zero on a node that carries no water
 
 
+class MonthBalance:
+    """Checks one month at a time on node-major arrays (nodes, members) and keeps the largest residuals."""
+
+    def __init__(self, network: Network, members: int, rtol: float = RELATIVE_TOLERANCE):
+        self.network, self.rtol = network, rtol
+        # routing as matrices: expected inflow = reach @ (flow - loss) + returns @ return_flow
+        N = network.n
+        self.reach = np.zeros((N, N))
+        for i, j in enumerate(network.downstream):
+            if j >= 0:
+                self.reach[j, i] = 1.0
+        self.returns = np.zeros((N, N))
+        for k, i in enumerate(network.offtake_idx):
+            if network.offtake_return_to[k] >= 0:
+                self.returns[network.offtake_return_to[k], i] = 1.0
+        self.res = network.reservoir_idx
+        self.terminal = network.kind == TERMINAL
+        self.must_be_zero = {
+            "flow": network.kind == TERMINAL,
+            "storage": network.kind != RESERVOIR,
+            "evaporation": network.kind != RESERVOIR,
+            "spill": network.kind != RESERVOIR,
+            "withdrawal": network.kind != OFFTAKE,
+        }
+        self.worst_abs = 0.0
+        self.worst_rel = 0.0
+        self.worst_basin = 0.0
+
+    def check_month(self, t: int, month: dict[str, np.ndarray], storage_start: np.ndarray) -> None:
+        """Raise :class:`MassBalanceError` naming the node, month and member if month `t` does not add up.
+
+        month: (nodes, members) arrays of natural_inflow, inflow, flow, withdrawal, return_flow, reach_loss,
+        evaporation, storage (end of month) and spill; storage_start: (reservoirs, members)."""
+        net = self.network
+        nat, inflow, flow = month["natural_inflow"], month["inflow"], month["flow"]
+        withdrawal, evap, storage = month["withdrawal"], month["evaporation"], month["storage"]
+        loss, back = month["reach_loss"], month["return_flow"]
+        names = ("flow", "withdrawal", "storage", "inflow", "reach_loss", "evaporation", "spill")
+        if not np.isfinite(sum(month[name] for name in names)).all():  # one NaN or inf anywhere spoils the sum
+            for name in names:
+                a = month[name]
+                if not np.all(np.isfinite(a)):
+                    i, m = np.unravel_index(np.argmax(~np.isfinite(a)), a.shape)
+                    raise MassBalanceError(f"{name} holds NaN or infinite values at node {net.names[i]!r}, month {t}, member {m}")
+        for name in names:
+            a = month[name]
+            if a.min(initial=0.0) < -ABSOLUTE_FLOOR:
+                i, m = np.unravel_index(np.argmin(a), a.shape)
+                raise MassBalanceError(f"{name} is negative ({a[i, m]:.6g} hm3) at node {net.names[i]!r}, month {t}, member {m}")
+        for name, where in self.must_be_zero.items():
+            values = month[name][where]
+            if values.size and np.abs(values).max() > ABSOLUTE_FLOOR:
+                k, m = np.unravel_index(np.argmax(np.abs(values)), values.shape)
+                node = net.names[np.flatnonzero(where)[k]]
+                raise MassBalanceError(f"{name} is {values[k, m]:.6g} hm3 at node {node!r} (kind {net.kind_name[net.index(node)]}), month {t}, member {m}: it must be zero there")
+
+        d_storage = np.zeros_like(storage)
+        d_storage[self.res] = storage[self.res] - storage_start
+        node_res = nat + inflow - flow - withdrawal - evap - d_storage
+        node_res[self.terminal] = 0.0  # a terminal keeps everything: checked through routing below
+        route_res = inflow - self.reach @ (flow - loss) - self.returns @ back
+        reach_res = loss - flow * net.loss_fraction[:, None]
+        ret_res = np.zeros_like(back)
+        ret_res[net.offtake_idx] = back[net.offtake_idx] - withdrawal[net.offtake_idx] * net.offtake_return_fraction[:, None]
+
+        scale = np.maximum(nat + inflow, np.abs(flow))
+        for label, res in (("node balance", node_res), ("routing", route_res), ("reach loss", reach_res), ("return flow", ret_res)):
+            size = np.abs(res)
+            bad = size > self.rtol * scale + ABSOLUTE_FLOOR
+            if bad.any():
+                i, m = np.unravel_index(np.argmax(np.where(bad, size, -1)), res.shape)
+                raise MassBalanceError(
+                    f"{label} does not close at node {net.names[i]!r}, month {t}, member {m}: residual {res[i, m]:.6g} hm3 "
+                    f"(natural {nat[i, m]:.6g} + inflow {inflow[i, m]:.6g} vs flow {flow[i, m]:.6g} + withdrawal "
+                    f"{withdrawal[i, m]:.6g} + evaporation {evap[i, m]:.6g} + storage change {d_storage[i, m]:.6g})"
+                )
+            self.worst_abs = max(self.worst_abs, float(size.max(initial=0.0)))
+            self.worst_rel = max(self.worst_rel, float((size / np.maximum(scale, ABSOLUTE_FLOOR)).max(initial=0.0)))
+
+        total_in = nat.sum(axis=0)
+        total_out = inflow[self.terminal].sum(axis=0) + (withdrawal - back).sum(axis=0) + loss.sum(axis=0) + evap.sum(axis=0) + d_storage.sum(axis=0)
+        basin = np.abs(total_in - total_out) / np.maximum(total_in + np.abs(d_storage).sum(axis=0), 1.0)
+        if basin.max(initial=0.0) > self.rtol:
+            m = int(np.argmax(basin))
+            raise MassBalanceError(f"the basin does not close in month {t} for member {m}: residual {total_in[m] - total_out[m]:.6g} hm3 of {total_in[m]:.6g} hm3 natural inflow")
+        self.worst_basin = max(self.worst_basin, float(basin.max(initial=0.0)))
+
+    def summary(self) -> dict[str, float]:
+        """The largest residuals seen: absolute (hm3), relative to the node's throughput, and of the basin."""
+        return {"max_abs_hm3": self.worst_abs, "max_rel": self.worst_rel, "basin_rel": self.worst_basin}
+
+
 def check(arrays: dict[str, np.ndarray], network: Network, rtol: float = RELATIVE_TOLERANCE) -> dict[str, float]:
-    """Raise :class:`MassBalanceError` naming the worst node and month if any balance fails; else return the
-    largest residuals found: ``max_abs_hm3`` and ``max_rel`` (residual / throughput)."""
-    nat, inflow, flow = arrays["natural_inflow"], arrays["inflow"], arrays["flow"]
-    withdrawal, evap, storage = arrays["withdrawal"], arrays["evaporation"], arrays["storage"]
-    loss, back = arrays["reach_loss"], arrays["return_flow"]
-    initial = arrays["initial_storage"]
-    members, T, N = flow.shape
-
-    previous = np.concatenate([initial[:, None, :], storage[:, :-1, :]], axis=1)
-    d_storage = storage - previous
-    throughput = nat + inflow
-    node_res = nat + inflow - flow - withdrawal - evap - d_storage
-    node_res[:, :, network.kind == TERMINAL] = 0.0  # a terminal keeps everything: checked through routing below
-
-    # routing: what each node should have received from its reaches and from return flows
-    expected = np.zeros_like(inflow)
-    for i in range(N):
-        j = network.downstream[i]
-        if j >= 0:
-            expected[:, :, j] += flow[:, :, i] - loss[:, :, i]
-    for k, i in enumerate(network.offtake_idx):
-        target = network.offtake_return_to[k]
-        if target >= 0:
-            expected[:, :, target] += back[:, :, i]
-    route_res = inflow - expected
-    reach_res = loss - flow * network.loss_fraction[None, None, :]
-    ret_res = np.zeros_like(back)
-    ret_res[:, :, network.offtake_idx] = back[:, :, network.offtake_idx] - withdrawal[:, :, network.offtake_idx] * network.offtake_return_fraction
-
-    scale = np.maximum(throughput, np.abs(flow))
-    worst_abs, worst_rel = 0.0, 0.0
-    for label, res in (("node balance", node_res), ("routing", route_res), ("reach loss", reach_res), ("return flow", ret_res)):
-        bad = np.abs(res) > rtol * scale + ABSOLUTE_FLOOR
-        if bad.any():
-            m, t, i = np.unravel_index(np.argmax(np.where(bad, np.abs(res), -1)), res.shape)
-            raise MassBalanceError(
-                f"{label} does not close at node {network.names[i]!r}, month {t}, member {m}: residual {res[m, t, i]:.6g} hm3 "
-                f"(natural {nat[m, t, i]:.6g} + inflow {inflow[m, t, i]:.6g} vs flow {flow[m, t, i]:.6g} + withdrawal "
-                f"{withdrawal[m, t, i]:.6g} + evaporation {evap[m, t, i]:.6g} + storage change {d_storage[m, t, i]:.6g})"
-            )
-        worst_abs = max(worst_abs, float(np.abs(res).max(initial=0.0)))
-        worst_rel = max(worst_rel, float((np.abs(res) / np.maximum(scale, ABSOLUTE_FLOOR)).max(initial=0.0)))
-
-    # water can only be held, evaporated or spilled at an active reservoir, taken at an offtake, and nothing leaves a terminal
-    must_be_zero = {
-        "flow": network.kind == TERMINAL,
-        "storage": network.kind != RESERVOIR,
-        "evaporation": network.kind != RESERVOIR,
-        "spill": network.kind != RESERVOIR,
-        "withdrawal": network.kind != OFFTAKE,
-    }
-    for name, where in must_be_zero.items():
-        values = arrays[name][:, :, where]
-        if np.any(np.abs(values) > ABSOLUTE_FLOOR):
-            m, t, k = np.unravel_index(np.argmax(np.abs(values)), values.shape)
-            node = network.names[np.flatnonzero(where)[k]]
-            raise MassBalanceError(f"{name} is {values[m, t, k]:.6g} hm3 at node {node!r} (kind {network.kind_name[network.index(node)]}), month {t}, member {m}: it must be zero there")
-
-    for name in ("flow", "withdrawal", "storage", "inflow", "reach_loss", "evaporation"):
-        if not np.all(np.isfinite(arrays[name])):
-            raise MassBalanceError(f"{name} holds NaN or infinite values")
-        if (arrays[name] < -ABSOLUTE_FLOOR).any():
-            m, t, i = np.unravel_index(np.argmin(arrays[name]), arrays[name].shape)
-            raise MassBalanceError(f"{name} is negative ({arrays[name][m, t, i]:.6g} hm3) at node {network.names[i]!r}, month {t}, member {m}")
-
-    terminals = network.kind == TERMINAL
-    total_in = nat.sum(axis=(1, 2))
-    total_out = (
-        inflow[:, :, terminals].sum(axis=(1, 2))
-        + (withdrawal - back).sum(axis=(1, 2))
-        + loss.sum(axis=(1, 2))
-        + evap.sum(axis=(1, 2))
-        + (storage[:, -1, :] - initial).sum(axis=1)
-    )
-    basin_res = total_in - total_out
-    if np.any(np.abs(basin_res) > rtol * np.maximum(total_in, 1.0)):
-        m = int(np.argmax(np.abs(basin_res)))
-        raise MassBalanceError(f"the basin does not close over the run for member {m}: residual {basin_res[m]:.6g} hm3 of {total_in[m]:.6g} hm3 natural inflow")
-    return {
-        "max_abs_hm3": worst_abs,
-        "max_rel": worst_rel,
-        "basin_rel": float(np.max(np.abs(basin_res) / np.maximum(total_in, 1.0))),
-    }
+    """Check a finished run's arrays (members, time, node) month by month; raise :class:`MassBalanceError` naming
+    the node and month of the first failure, else return the largest residuals found."""
+    members, T, _ = arrays["flow"].shape
+    balance = MonthBalance(network, members, rtol)
+    names = ("natural_inflow", "inflow", "flow", "withdrawal", "return_flow", "reach_loss", "evaporation", "storage", "spill")
+    start = arrays["initial_storage"][:, network.reservoir_idx].T
+    for t in range(T):
+        month = {v: arrays[v][:, t, :].T for v in names}
+        balance.check_month(t, month, start)
+        start = month["storage"][network.reservoir_idx]
+    return balance.summary()

@@ -32,7 +32,7 @@ import numpy as np
 
 from hydro import reservoirs as res
 from hydro.allocation import AllocationRule
-from hydro.balance import check as check_balance
+from hydro.balance import MonthBalance
 from hydro.demand import Demands
 from hydro.network import INFLOW, OFFTAKE, RESERVOIR, TERMINAL, Network
 from hydro.timeaxis import TimeAxis
@@ -46,8 +46,9 @@ MONTH_VARIABLES = ("natural_inflow", "inflow", "flow", "withdrawal", "return_flo
 
 @dataclass
 class MonthView:
-    """What a rule may look at while month `t` is being routed: arrays (members, nodes) filled for the nodes
-    visited so far (upstream of the current one), and the month's requests (members, offtakes)."""
+    """What a rule may look at while month `t` is being routed. Arrays are node-major: (nodes, members) filled for
+    the nodes visited so far (upstream of the current one); requests (offtakes, members); storage (reservoirs,
+    members) at the start of the month."""
 
     t: int
     month: int  # calendar month, 0 = January
@@ -56,42 +57,46 @@ class MonthView:
     requirement: np.ndarray  # (terminals,) hm3 this month
     flow: np.ndarray
     water: np.ndarray  # water at each node before it acts (inflow + natural inflow)
-    storage: np.ndarray  # (members, reservoirs) at the start of the month
+    storage: np.ndarray
 
 
 def route_month(network: Network, t: int, month: int, days: float, natural: np.ndarray, storage: np.ndarray,
-                requests: np.ndarray, requirement: np.ndarray, ceiling, protected, taken=None) -> dict[str, np.ndarray]:
-    """Route one month through the network; returns (members, nodes) arrays of :data:`MONTH_VARIABLES`.
+                requests: np.ndarray, requirement: np.ndarray, ceiling, protected, taken=None,
+                out: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Route one month through the network; returns (nodes, members) arrays of :data:`MONTH_VARIABLES`.
 
-    natural: (members, inflow nodes); storage: (members, reservoirs) at the start, not modified;
-    ceiling(k, view) and protected(k, view) give offtake k's most it may take and the water it must leave in
-    the river (members,); taken(k, amount) is told each withdrawal (None for a trial month).
+    natural: (inflow nodes, members); storage: (reservoirs, members) at the start, not modified; requests:
+    (offtakes, members). ceiling(k, view) and protected(k, view) give offtake k's most it may take and the water
+    it must leave in the river (members,); taken(k, amount) is told each withdrawal (None for a trial month).
+    `out` may hold zeroed (nodes, members) arrays to fill in place.
     """
-    members, N = natural.shape[0], network.n
-    out = {v: np.zeros((members, N)) for v in MONTH_VARIABLES}
-    view = MonthView(t, month, days, requests, requirement, out["flow"], np.zeros((members, N)), storage)
-    arriving = np.zeros((members, N))
+    members, N = natural.shape[1], network.n
+    if out is None:
+        out = {v: np.zeros((N, members)) for v in MONTH_VARIABLES}
+    flow, inflow, water_at = out["flow"], out["inflow"], np.empty((N, members))
+    view = MonthView(t, month, days, requests, requirement, flow, water_at, storage)
+    arriving = np.zeros((N, members))
     kind, down, loss = network.kind, network.downstream, network.loss_fraction
     inflow_pos = network.position["inflow"]
-    off_pos, res_pos = network.position["offtake"], network.position["reservoir"]
+    off_pos, res_pos, term_pos = network.position["offtake"], network.position["reservoir"], network.position["terminal"]
     for i in range(N):
-        water = arriving[:, i].copy()
-        out["inflow"][:, i] = water
+        water = arriving[i]
+        inflow[i] = water
         if kind[i] == INFLOW:
-            nat = natural[:, inflow_pos[i]]
-            out["natural_inflow"][:, i] = nat
+            nat = natural[inflow_pos[i]]
+            out["natural_inflow"][i] = nat
             water = water + nat
-        view.water[:, i] = water
+        water_at[i] = water
         if kind[i] == RESERVOIR:
             r = res_pos[i]
-            need = np.zeros(members)
+            need = 0.0
             if network.reservoir_demand_support[r]:
                 for j, w in network.support_of[r]:
-                    need += w * (ceiling(off_pos[j], view) if kind[j] == OFFTAKE else requirement[network.position["terminal"][j]])
-            evap, release, spill, new_storage = res.operate(network, r, storage[:, r], water, month, days, need)
-            out["evaporation"][:, i] = evap
-            out["spill"][:, i] = spill
-            out["storage"][:, i] = new_storage
+                    need = need + w * (ceiling(off_pos[j], view) if kind[j] == OFFTAKE else requirement[term_pos[j]])
+            evap, release, spill, new_storage = res.operate(network, r, storage[r], water, month, days, need)
+            out["evaporation"][i] = evap
+            out["spill"][i] = spill
+            out["storage"][i] = new_storage
             leaving = release + spill
         elif kind[i] == OFFTAKE:
             k = off_pos[i]
@@ -100,22 +105,25 @@ def route_month(network: Network, t: int, month: int, days: float, natural: np.n
             withdrawal = np.clip(ceiling(k, view), 0.0, available)
             if taken is not None:
                 taken(k, withdrawal)
-            out["withdrawal"][:, i] = withdrawal
-            back = withdrawal * network.offtake_return_fraction[k]
-            out["return_flow"][:, i] = back
-            target = network.offtake_return_to[k]
-            if target >= 0:
-                arriving[:, target] += back
+            out["withdrawal"][i] = withdrawal
+            rf = network.offtake_return_fraction[k]
+            if rf:
+                back = withdrawal * rf
+                out["return_flow"][i] = back
+                arriving[network.offtake_return_to[k]] += back
             leaving = water - withdrawal
         elif kind[i] == TERMINAL:
-            leaving = np.zeros_like(water)
+            continue  # keeps what reaches it: flow stays 0
         else:
             leaving = water
-        out["flow"][:, i] = leaving
+        flow[i] = leaving
         if down[i] >= 0:
-            lost = leaving * loss[i]
-            out["reach_loss"][:, i] = lost
-            arriving[:, down[i]] += leaving - lost
+            if loss[i]:
+                lost = leaving * loss[i]
+                out["reach_loss"][i] = lost
+                arriving[down[i]] += leaving - lost
+            else:
+                arriving[down[i]] += leaving
     return out
 
 
@@ -134,39 +142,70 @@ class RiverView:
 
 
 def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: TimeAxis, rule: AllocationRule,
-             check: bool = True) -> dict[str, np.ndarray]:
+             check: bool = True, keep: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
     """Run the model; returns arrays (members, time, node) in hm3 per month, keyed by :data:`VARIABLES`,
     plus ``initial_storage`` (members, node) and ``balance`` (the largest residuals found).
 
     inflows: (members, time, inflow node) hm3 per month, in the order of ``network.inflow_idx``.
+    keep: the variables to return (all by default); the mass balance is checked every month either way.
+    Arrays are stored time-major (time, node, members) and returned as (members, time, node) views.
     """
     members, T, n_in = inflows.shape
     if T != axis.months or n_in != len(network.inflow_idx):
         raise ValueError(f"inflows have shape {inflows.shape}, expected (members, {axis.months}, {len(network.inflow_idx)})")
     N = network.n
-    out = {v: np.zeros((members, T, N)) for v in VARIABLES}
+    keep = tuple(VARIABLES) if keep is None else tuple(keep)
+    unknown = set(keep) - set(VARIABLES)
+    if unknown:
+        raise ValueError(f"keep: unknown variables {sorted(unknown)}; expected some of {VARIABLES}")
+    stored = {v: np.zeros((T, N, members)) for v in keep if v in MONTH_VARIABLES}
     months, days = axis.calendar_month, axis.days
+    natural = np.ascontiguousarray(inflows.transpose(1, 2, 0))  # (T, I, M)
 
-    storage = np.broadcast_to(res.initial_storage(network, int(months[0])), (members, len(network.reservoir_idx))).copy()
-    initial = np.zeros((members, N))
-    initial[:, network.reservoir_idx] = storage
+    R = len(network.reservoir_idx)
+    storage = np.repeat(res.initial_storage(network, int(months[0]))[:, None], members, axis=1)  # (R, M)
+    initial = np.zeros((N, members))
+    initial[network.reservoir_idx] = storage
+    K = len(network.offtake_idx)
+    balance = MonthBalance(network, members)
+    scratch = {v: np.zeros((N, members)) for v in MONTH_VARIABLES if v not in stored}
 
     rule.start(network, demands, axis, inflows)
     for t in range(T):
         m, d = int(months[t]), float(days[t])
-        requests = np.broadcast_to(np.minimum(demands.offtake[t], demands.capacity * d), (members, len(network.offtake_idx)))
-        river = RiverView(network, t, m, d, inflows[:, t], storage, requests, demands.terminal[t], rule.protected)
+        requests = np.broadcast_to(np.minimum(demands.offtake[t], demands.capacity * d)[:, None], (K, members))
+        river = RiverView(network, t, m, d, natural[t], storage, requests, demands.terminal[t], rule.protected)
         rule.begin_month(river)
-        month = route_month(network, t, m, d, inflows[:, t], storage, requests, demands.terminal[t],
-                            rule.ceiling, rule.protected, rule.taken)
-        for v in MONTH_VARIABLES:
-            out[v][:, t, :] = month[v]
-        storage = month["storage"][:, network.reservoir_idx]
-    out["demand"][:, :, network.offtake_idx] = demands.offtake[None]
-    out["canal_loss"][:, :, network.offtake_idx] = out["withdrawal"][:, :, network.offtake_idx] * demands.conveyance_loss
-    out["requirement"][:, :, network.terminal_idx] = demands.terminal[None]
-    out["shortfall"] = np.maximum(out["demand"] - out["withdrawal"], 0.0)
-    out["initial_storage"] = initial
-    if check:
-        out["balance"] = check_balance(out, network)
+        for a in scratch.values():
+            a.fill(0.0)
+        month = {v: (stored[v][t] if v in stored else scratch[v]) for v in MONTH_VARIABLES}
+        route_month(network, t, m, d, natural[t], storage, requests, demands.terminal[t],
+                    rule.ceiling, rule.protected, rule.taken, out=month)
+        if check:
+            balance.check_month(t, month, storage)
+        storage = month["storage"][network.reservoir_idx].copy() if R else storage
+
+    out = {v: np.moveaxis(a, 2, 0) for v, a in stored.items()}  # (M, T, N) views
+    off = network.offtake_idx
+    if {"demand", "shortfall"} & set(keep):
+        demand = np.zeros((T, N))
+        demand[:, off] = demands.offtake
+        demand = np.broadcast_to(demand[None], (members, T, N))  # the same for every member: no copy
+        if "demand" in keep:
+            out["demand"] = demand
+        if "shortfall" in keep:
+            if "withdrawal" not in stored:
+                raise ValueError("keep: 'shortfall' needs 'withdrawal'")
+            out["shortfall"] = np.maximum(demand - out["withdrawal"], 0.0)
+    if "canal_loss" in keep:
+        canal = np.zeros((members, T, N))
+        if "withdrawal" in stored:
+            canal[:, :, off] = out["withdrawal"][:, :, off] * demands.conveyance_loss
+        out["canal_loss"] = canal
+    if "requirement" in keep:
+        req = np.zeros((T, N))
+        req[:, network.terminal_idx] = demands.terminal
+        out["requirement"] = np.broadcast_to(req[None], (members, T, N))
+    out["initial_storage"] = initial.T.copy()
+    out["balance"] = balance.summary() if check else {}
     return out
