@@ -6,3 +6,10 @@ Volumes inside the model are hm3 (million m3) per monthly step.
 """
 
 __version__ = "0.1.0"
+
+
+def open_sweep(folder):
+    """Open a sweep folder (written by ``hydro sweep``) lazily as one xarray.Dataset; see :mod:`hydro.sweep`."""
+    from hydro.sweep import open_sweep as _open
+
+    return _open(folder)

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 import hydro
 from hydro.errors import HydroError
 
@@ -35,6 +37,19 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
     cmp_.add_argument("--out", type=Path, default=None, help="output folder (default: out/<run file name>)")
 
+    swp = sub.add_parser("sweep", help="run a grid of scenarios on dask, resumably; write DIR/chunks/*.nc and DIR/sweep.csv")
+    swp.add_argument("run_file", type=Path)
+    swp.add_argument("--vary", action="append", default=[], metavar="KEY=SPEC",
+                     help="a run-file key and its values: a list (0,2,4) or a range (0:12:1, stop included); repeatable "
+                          "(default: the run file's sweep.vary)")
+    swp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
+    swp.add_argument("--out", type=Path, default=None, help="sweep folder (default: out/<run file name>)")
+    swp.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler (default: local processes)")
+    swp.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core; 0: no dask)")
+    swp.add_argument("--detail", choices=("summary", "full"), default="summary",
+                     help="summary: demand, withdrawal, shortfall, flow, storage at offtakes, reservoirs, terminals and Kerki, float32; full: everything")
+    swp.add_argument("--fresh", action="store_true", help="discard the chunks of a different earlier sweep in --out")
+
     val = sub.add_parser("validate", help="check a basin folder (or a run file and its basin) without running")
     val.add_argument("path", type=Path)
     return p
@@ -47,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "sweep":
+            return _sweep(args)
         return _validate(args)
     except HydroError as err:
         if args.debug:
@@ -61,8 +78,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    import pandas as pd
-
     from hydro import charts, metrics
     from hydro.results import atomic_outputs, write_netcdf
     from hydro.run import run_scenario
@@ -152,6 +167,31 @@ def _compare(args) -> int:
     if not (table.period == "dry years").any():
         print("\n(no dry water year in this run: natural inflow never fell below 90 % of the mean year; try --set hydrology.scale=0.84)")
     print(f"\nwrote {out / 'compare.nc'}, {out / 'compare.csv'}, {out / 'compare.png'} in {elapsed:.1f} s")
+    return 0
+
+
+def _sweep(args) -> int:
+    from hydro.errors import Problem, ScenarioError
+    from hydro.scenario import load_scenario, parse_set
+    from hydro.sweep import parse_vary, run_sweep
+
+    started = time.perf_counter()
+    overrides = [parse_set(s) for s in args.overrides]
+    scenario = load_scenario(args.run_file, overrides)
+    specs = args.vary or scenario.sweep_vary
+    if not specs:
+        raise ScenarioError([Problem("<command line>", "--vary", "<missing>", "KEY=SPEC, e.g. --vary qosh_tepa.withdrawal_km3=0:12:1 (or sweep.vary in the run file)")])
+    varies = [parse_vary(v) for v in specs]
+    out = args.out if args.out is not None else Path("out") / scenario.name
+    if args.workers is not None and args.workers < 0:
+        raise ScenarioError([Problem("<command line>", "--workers", args.workers, "a number of worker processes >= 0")])
+    run_sweep(args.run_file, varies, out, overrides, args.scheduler, args.workers, args.detail, args.fresh)
+    table = pd.read_csv(out / "sweep.csv")
+    keys = [k for k, _ in varies]
+    pivot = table[table.state.isin(["UZB", "TKM"])].pivot_table(index=keys, columns="state", values=["shortfall_pct", "dry_shortfall_pct"], sort=False)
+    print(pivot.round(1).to_string())
+    print(f"\nwrote {out / 'sweep.csv'} and {len(table) // max(table.state.nunique(), 1)} chunks in {out / 'chunks'} "
+          f"in {time.perf_counter() - started:.1f} s; open with hydro.open_sweep({str(out)!r})")
     return 0
 
 

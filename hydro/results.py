@@ -38,10 +38,10 @@ LONG_NAMES = {
 
 def to_dataset(arrays: dict[str, np.ndarray], network: Network, axis: TimeAxis, attrs: dict) -> xr.Dataset:
     """Wrap simulator arrays into a Dataset with units, long names, node metadata and provenance attrs."""
-    members = arrays["flow"].shape[0]
+    members = arrays["initial_storage"].shape[0]
     data_vars = {
         name: (("member", "time", "node"), arrays[name], {"units": "hm3", "long_name": long})
-        for name, long in LONG_NAMES.items()
+        for name, long in LONG_NAMES.items() if name in arrays
     }
     data_vars["initial_storage"] = (("member", "node"), arrays["initial_storage"], {"units": "hm3", "long_name": "reservoir storage at the start of the run"})
     data_vars["days"] = (("time",), axis.days, {"units": "day", "long_name": "days in the month"})

@@ -67,10 +67,11 @@ def prepare(scenario: Scenario) -> Inputs:
     return Inputs(basin, network, inflows, demands, rule, exceedance, year_type, notes)
 
 
-def run_scenario(scenario: Scenario) -> xr.Dataset:
-    """Simulate `scenario` and return its results Dataset (mass balance checked)."""
+def run_scenario(scenario: Scenario, keep: tuple[str, ...] | None = None) -> xr.Dataset:
+    """Simulate `scenario` and return its results Dataset (mass balance checked every month); `keep` limits the
+    variables held (all by default)."""
     inputs = prepare(scenario)
-    arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule)
+    arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep)
     attrs = provenance(scenario, inputs.basin)
     attrs["natural_norm_km3"] = float(inputs.network.inflow_annual.sum()) / 1000.0
     attrs.update({k: v for k, v in inputs.notes.items()})

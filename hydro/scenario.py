@@ -73,11 +73,12 @@ SCHEMA: dict[str, tuple] = {
         else f"one of {list(QT_PATTERNS)} or 12 non-negative monthly weights, Jan to Dec",
         "seasonal",
     ),
+    "sweep.vary": (lambda v: None if isinstance(v, list) and v and all(isinstance(x, str) and "=" in x for x in v) else "a list of 'KEY=SPEC' strings for hydro sweep", []),
     "compare.rules": (lambda v: None if isinstance(v, list) and v and all(isinstance(x, str) for x in v) else "a list of rule names for hydro compare", []),
     "compare.qosh_tepa_km3": (lambda v: None if isinstance(v, list) and v and all(_is_number(x) and x >= 0 for x in v) else "a list of Qosh Tepa targets in km3/yr for hydro compare", []),
     "qosh_tepa.conveyance_loss": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a fraction from 0 to below 1", 0.0),
 }
-SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare"}
+SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep"}
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Scenario:
     scale: float
     compare_rules: list
     compare_qosh_tepa_km3: list
+    sweep_vary: list
     hydrology: dict  # every hydrology.* value after defaults (key without the prefix)
 
     @property
@@ -295,4 +297,5 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
         hydrology={k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("hydrology.")},
         compare_rules=list(values["compare.rules"]),
         compare_qosh_tepa_km3=[float(x) for x in values["compare.qosh_tepa_km3"]],
+        sweep_vary=list(values["sweep.vary"]),
     )
