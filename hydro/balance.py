@@ -60,7 +60,13 @@ class MonthBalance:
 
         month: (nodes, members) arrays of natural_inflow, inflow, flow, withdrawal, return_flow, reach_loss,
         evaporation, storage (end of month) and spill; storage_start: (reservoirs, members)."""
+        self.check_block(t, {v: a[None] for v, a in month.items()}, storage_start[None])
+
+    def check_block(self, t0: int, block: dict[str, np.ndarray], storage_start: np.ndarray) -> None:
+        """The same check on consecutive months at once: arrays (months, nodes, members) from month `t0` on;
+        storage_start (months, reservoirs, members)."""
         net = self.network
+        month = block
         nat, inflow, flow = month["natural_inflow"], month["inflow"], month["flow"]
         withdrawal, evap, storage = month["withdrawal"], month["evaporation"], month["storage"]
         loss, back = month["reach_loss"], month["return_flow"]
@@ -69,49 +75,51 @@ class MonthBalance:
             for name in names:
                 a = month[name]
                 if not np.all(np.isfinite(a)):
-                    i, m = np.unravel_index(np.argmax(~np.isfinite(a)), a.shape)
-                    raise MassBalanceError(f"{name} holds NaN or infinite values at node {net.names[i]!r}, month {t}, member {m}")
+                    b, i, m = np.unravel_index(np.argmax(~np.isfinite(a)), a.shape)
+                    raise MassBalanceError(f"{name} holds NaN or infinite values at node {net.names[i]!r}, month {t0 + b}, member {m}")
         for name in names:
             a = month[name]
             if a.min(initial=0.0) < -ABSOLUTE_FLOOR:
-                i, m = np.unravel_index(np.argmin(a), a.shape)
-                raise MassBalanceError(f"{name} is negative ({a[i, m]:.6g} hm3) at node {net.names[i]!r}, month {t}, member {m}")
+                b, i, m = np.unravel_index(np.argmin(a), a.shape)
+                raise MassBalanceError(f"{name} is negative ({a[b, i, m]:.6g} hm3) at node {net.names[i]!r}, month {t0 + b}, member {m}")
         for name, where in self.must_be_zero.items():
-            values = month[name][where]
+            values = month[name][:, where]
             if values.size and np.abs(values).max() > ABSOLUTE_FLOOR:
-                k, m = np.unravel_index(np.argmax(np.abs(values)), values.shape)
+                b, k, m = np.unravel_index(np.argmax(np.abs(values)), values.shape)
                 node = net.names[np.flatnonzero(where)[k]]
-                raise MassBalanceError(f"{name} is {values[k, m]:.6g} hm3 at node {node!r} (kind {net.kind_name[net.index(node)]}), month {t}, member {m}: it must be zero there")
+                raise MassBalanceError(f"{name} is {values[b, k, m]:.6g} hm3 at node {node!r} (kind {net.kind_name[net.index(node)]}), month {t0 + b}, member {m}: it must be zero there")
 
         d_storage = np.zeros_like(storage)
-        d_storage[self.res] = storage[self.res] - storage_start
+        d_storage[:, self.res] = storage[:, self.res] - storage_start
         node_res = nat + inflow - flow - withdrawal - evap - d_storage
-        node_res[self.terminal] = 0.0  # a terminal keeps everything: checked through routing below
+        node_res[:, self.terminal] = 0.0  # a terminal keeps everything: checked through routing below
         route_res = inflow - self.reach @ (flow - loss) - self.returns @ back
         reach_res = loss - flow * net.loss_fraction[:, None]
         ret_res = np.zeros_like(back)
-        ret_res[net.offtake_idx] = back[net.offtake_idx] - withdrawal[net.offtake_idx] * net.offtake_return_fraction[:, None]
+        off = net.offtake_idx
+        ret_res[:, off] = back[:, off] - withdrawal[:, off] * net.offtake_return_fraction[:, None]
 
         scale = np.maximum(nat + inflow, np.abs(flow))
         for label, res in (("node balance", node_res), ("routing", route_res), ("reach loss", reach_res), ("return flow", ret_res)):
             size = np.abs(res)
             bad = size > self.rtol * scale + ABSOLUTE_FLOOR
             if bad.any():
-                i, m = np.unravel_index(np.argmax(np.where(bad, size, -1)), res.shape)
+                b, i, m = np.unravel_index(np.argmax(np.where(bad, size, -1)), res.shape)
                 raise MassBalanceError(
-                    f"{label} does not close at node {net.names[i]!r}, month {t}, member {m}: residual {res[i, m]:.6g} hm3 "
-                    f"(natural {nat[i, m]:.6g} + inflow {inflow[i, m]:.6g} vs flow {flow[i, m]:.6g} + withdrawal "
-                    f"{withdrawal[i, m]:.6g} + evaporation {evap[i, m]:.6g} + storage change {d_storage[i, m]:.6g})"
+                    f"{label} does not close at node {net.names[i]!r}, month {t0 + b}, member {m}: residual {res[b, i, m]:.6g} hm3 "
+                    f"(natural {nat[b, i, m]:.6g} + inflow {inflow[b, i, m]:.6g} vs flow {flow[b, i, m]:.6g} + withdrawal "
+                    f"{withdrawal[b, i, m]:.6g} + evaporation {evap[b, i, m]:.6g} + storage change {d_storage[b, i, m]:.6g})"
                 )
             self.worst_abs = max(self.worst_abs, float(size.max(initial=0.0)))
             self.worst_rel = max(self.worst_rel, float((size / np.maximum(scale, ABSOLUTE_FLOOR)).max(initial=0.0)))
 
-        total_in = nat.sum(axis=0)
-        total_out = inflow[self.terminal].sum(axis=0) + (withdrawal - back).sum(axis=0) + loss.sum(axis=0) + evap.sum(axis=0) + d_storage.sum(axis=0)
-        basin = np.abs(total_in - total_out) / np.maximum(total_in + np.abs(d_storage).sum(axis=0), 1.0)
+        total_in = nat.sum(axis=1)
+        total_out = (inflow[:, self.terminal].sum(axis=1) + (withdrawal - back).sum(axis=1) + loss.sum(axis=1)
+                     + evap.sum(axis=1) + d_storage.sum(axis=1))
+        basin = np.abs(total_in - total_out) / np.maximum(total_in + np.abs(d_storage).sum(axis=1), 1.0)
         if basin.max(initial=0.0) > self.rtol:
-            m = int(np.argmax(basin))
-            raise MassBalanceError(f"the basin does not close in month {t} for member {m}: residual {total_in[m] - total_out[m]:.6g} hm3 of {total_in[m]:.6g} hm3 natural inflow")
+            b, m = np.unravel_index(int(np.argmax(basin)), basin.shape)
+            raise MassBalanceError(f"the basin does not close in month {t0 + b} for member {m}: residual {total_in[b, m] - total_out[b, m]:.6g} hm3 of {total_in[b, m]:.6g} hm3 natural inflow")
         self.worst_basin = max(self.worst_basin, float(basin.max(initial=0.0)))
 
     def summary(self) -> dict[str, float]:
@@ -122,12 +130,15 @@ class MonthBalance:
 def check(arrays: dict[str, np.ndarray], network: Network, rtol: float = RELATIVE_TOLERANCE) -> dict[str, float]:
     """Check a finished run's arrays (members, time, node) month by month; raise :class:`MassBalanceError` naming
     the node and month of the first failure, else return the largest residuals found."""
-    members, T, _ = arrays["flow"].shape
+    members, T, N = arrays["flow"].shape
     balance = MonthBalance(network, members, rtol)
     names = ("natural_inflow", "inflow", "flow", "withdrawal", "return_flow", "reach_loss", "evaporation", "storage", "spill")
-    start = arrays["initial_storage"][:, network.reservoir_idx].T
-    for t in range(T):
-        month = {v: arrays[v][:, t, :].T for v in names}
-        balance.check_month(t, month, start)
-        start = month["storage"][network.reservoir_idx]
+    res = network.reservoir_idx
+    step = max(1, int(2_000_000 // max(N * members, 1)))  # months per block: a few million cells at a time
+    for t0 in range(0, T, step):
+        t1 = min(T, t0 + step)
+        block = {v: np.moveaxis(arrays[v][:, t0:t1, :], 0, 2) for v in names}  # (months, nodes, members)
+        start = np.concatenate([arrays["initial_storage"][None, :, res] if t0 == 0 else arrays["storage"][:, t0 - 1:t0, res].transpose(1, 0, 2),
+                                arrays["storage"][:, t0:t1 - 1, res].transpose(1, 0, 2)], axis=0)  # (months, members, reservoirs)
+        balance.check_block(t0, block, np.moveaxis(start, 1, 2))
     return balance.summary()

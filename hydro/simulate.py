@@ -181,7 +181,7 @@ def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: Time
         month = {v: (stored[v][t] if v in stored else scratch[v]) for v in MONTH_VARIABLES}
         route_month(network, t, m, d, natural[t], storage, requests, demands.terminal[t],
                     rule.ceiling, rule.protected, rule.taken, out=month)
-        if check:
+        if check and scratch:  # variables not kept: check now, while the month is at hand
             balance.check_month(t, month, storage)
         storage = month["storage"][network.reservoir_idx].copy() if R else storage
 
@@ -207,5 +207,10 @@ def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: Time
         req[:, network.terminal_idx] = demands.terminal
         out["requirement"] = np.broadcast_to(req[None], (members, T, N))
     out["initial_storage"] = initial.T.copy()
-    out["balance"] = balance.summary() if check else {}
+    if check and not scratch:  # everything kept: check the whole run at once, block by block
+        from hydro.balance import check as check_run
+
+        out["balance"] = check_run(out, network)
+    else:
+        out["balance"] = balance.summary() if check else {}
     return out
