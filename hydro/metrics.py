@@ -118,3 +118,73 @@ def monthly_shortfall_by_state(ds: xr.DataArray | xr.Dataset) -> xr.DataArray:
 def node_annual_km3(ds: xr.Dataset, variable: str, node: str) -> float:
     """Annual mean of `variable` at `node`, km3/yr."""
     return float(annual_km3(ds[variable].sel(node=node)))
+
+
+def performance(shortfall: np.ndarray, demand: np.ndarray, tolerance: float = 1e-6) -> dict[str, float]:
+    """Reliability, resilience and vulnerability of one monthly series (Hashimoto, Stedinger and Loucks, 1982,
+    Water Resources Research 18(1), 14-20).
+
+    A month fails when its shortfall exceeds `tolerance` x its demand (a share, default: any shortfall at all).
+    - reliability: share of months that do not fail;
+    - resilience: failed months followed by a month that does not fail, over all failed months (1 when nothing
+      fails; the run's last month counts as failed-and-not-recovered if it fails);
+    - vulnerability: mean over failure events (runs of consecutive failed months) of the event's largest monthly
+      shortfall as a share of that month's demand.
+    """
+    shortfall, demand = np.asarray(shortfall, dtype=float), np.asarray(demand, dtype=float)
+    fail = shortfall > tolerance * np.maximum(demand, 0.0) + 1e-12
+    n = len(fail)
+    if n == 0:
+        return {"reliability": np.nan, "resilience": np.nan, "vulnerability": np.nan}
+    reliability = 1.0 - fail.mean()
+    if not fail.any():
+        return {"reliability": reliability, "resilience": 1.0, "vulnerability": 0.0}
+    recoveries = np.sum(fail[:-1] & ~fail[1:])
+    resilience = recoveries / fail.sum()
+    share = np.where(demand > 0, shortfall / np.where(demand > 0, demand, 1.0), 0.0)
+    worst, events, current = [], False, 0.0
+    for f, s in zip(fail, share):
+        if f:
+            current = max(current, s) if events else s
+            events = True
+        elif events:
+            worst.append(current)
+            events = False
+    if events:
+        worst.append(current)
+    return {"reliability": float(reliability), "resilience": float(resilience), "vulnerability": float(np.mean(worst))}
+
+
+def state_performance(ds: xr.Dataset) -> pd.DataFrame:
+    """Per state: reliability, resilience and vulnerability of its monthly supply (all its offtakes together), the
+    mean over members."""
+    off = of_kind(ds, "offtake")
+    rows = []
+    for state in [s for s in STATE_ORDER if s in set(off.state.values)]:
+        sel = off.isel(node=np.flatnonzero(off.state.values == state))
+        short = sel.shortfall.sum("node").transpose("member", "time").values
+        demand = sel.demand.sum("node").transpose("member", "time").values
+        per_member = [performance(short[m], demand[m]) for m in range(short.shape[0])]
+        rows.append({"state": state, **{k: float(np.mean([p[k] for p in per_member])) for k in ("reliability", "resilience", "vulnerability")}})
+    return pd.DataFrame(rows).set_index("state")
+
+
+def annual_shortfall(ds: xr.Dataset, state: str) -> np.ndarray:
+    """Shortfall of `state` in every complete member-water-year, km3/yr (flat array)."""
+    off = of_kind(ds, "offtake")
+    sel = off.isel(node=np.flatnonzero(off.state.values == state)).shortfall.sum("node")
+    yearly = sel.groupby(ds.water_year).sum("time")
+    counts = ds.water_year.groupby(ds.water_year).count()
+    complete = counts.water_year.values[counts.values == 12]
+    return (yearly.sel(water_year=complete).values / 1000.0).ravel()
+
+
+def exceedance_curve(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(exceedance probability, values sorted from largest): Weibull plotting positions i / (n + 1)."""
+    v = np.sort(np.asarray(values, dtype=float).ravel())[::-1]
+    return np.arange(1, len(v) + 1) / (len(v) + 1), v
+
+
+def storage_envelope(ds: xr.Dataset, node: str, q=(5, 50, 95)) -> xr.DataArray:
+    """Percentiles of storage over members at `node` per month, km3: dims (quantile, time)."""
+    return ds.storage.sel(node=node).quantile(np.array(q) / 100.0, dim="member") / 1000.0
