@@ -190,13 +190,13 @@ def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: Time
     if {"demand", "shortfall"} & set(keep):
         demand = np.zeros((T, N))
         demand[:, off] = demands.offtake
-        demand = np.broadcast_to(demand[None], (members, T, N))  # the same for every member: no copy
         if "demand" in keep:
-            out["demand"] = demand
+            out["demand"] = np.broadcast_to(demand[None], (members, T, N))  # the same for every member: no copy
         if "shortfall" in keep:
             if "withdrawal" not in stored:
                 raise ValueError("keep: 'shortfall' needs 'withdrawal'")
-            out["shortfall"] = np.maximum(demand - out["withdrawal"], 0.0)
+            short = np.maximum(demand[:, :, None] - stored["withdrawal"], 0.0)  # in the stored (T, N, M) layout
+            out["shortfall"] = np.moveaxis(short, 2, 0)
     if "canal_loss" in keep:
         canal = np.zeros((members, T, N))
         if "withdrawal" in stored:
