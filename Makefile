@@ -16,6 +16,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/hydro run runs/baseline.toml --out out/baseline
+	$(BIN)/hydro report out/baseline
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -7,6 +7,7 @@ Errors of our own (bad basin, bad run file, mass balance) are printed on stderr 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="summary: demand, withdrawal, shortfall, flow, storage at offtakes, reservoirs, terminals and Kerki, float32; full: everything")
     swp.add_argument("--fresh", action="store_true", help="discard the chunks of a different earlier sweep in --out")
 
+    rep = sub.add_parser("report", help="write a self-contained HTML report of a results folder")
+    rep.add_argument("folder", type=Path)
+    rep.add_argument("--out", type=Path, default=None, help="the HTML file (default: FOLDER/report.html)")
+
+    cha = sub.add_parser("chart", help="draw one chart of a results file (PNG or SVG by the --out suffix)")
+    cha.add_argument("results", type=Path, help="a results.nc, or a sweep folder for --kind withdrawal")
+    cha.add_argument("--kind", required=True, choices=CHART_KINDS)
+    cha.add_argument("--out", type=Path, default=None, help="output file (default: <kind>.png beside the results)")
+
     val = sub.add_parser("validate", help="check a basin folder (or a run file and its basin) without running")
     val.add_argument("path", type=Path)
     return p
@@ -64,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             return _compare(args)
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "chart":
+            return _chart(args)
         return _validate(args)
     except HydroError as err:
         if args.debug:
@@ -192,6 +206,64 @@ def _sweep(args) -> int:
     print(pivot.round(1).to_string())
     print(f"\nwrote {out / 'sweep.csv'} and {len(table) // max(table.state.nunique(), 1)} chunks in {out / 'chunks'} "
           f"in {time.perf_counter() - started:.1f} s; open with hydro.open_sweep({str(out)!r})")
+    return 0
+
+
+CHART_KINDS = ("shortfall", "heatmap", "exceedance", "map", "storage", "delta", "withdrawal")
+
+
+def _report(args) -> int:
+    from hydro.errors import Problem, ScenarioError
+    from hydro.report import write_report
+
+    folder = args.folder
+    if not any((folder / f).exists() for f in ("results.nc", "sweep.json", "compare.csv")):
+        raise ScenarioError([Problem(str(folder), "<folder>", "<no results.nc, sweep.json or compare.csv>", "a folder written by hydro run, sweep or compare")])
+    out = write_report(folder, args.out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _chart(args) -> int:
+    import xarray as xr
+
+    from hydro import charts
+    from hydro.basin import load_basin
+    from hydro.errors import Problem, ScenarioError
+    from hydro.network import compile_network
+
+    out = args.out if args.out is not None else (args.results if args.results.is_dir() else args.results.parent) / f"{args.kind}.png"
+    fmt = out.suffix.lstrip(".").lower() or "png"
+    if fmt not in ("png", "svg"):
+        raise ScenarioError([Problem("<command line>", "--out", str(out), "a .png or .svg file")])
+    if args.kind == "withdrawal":
+        from hydro.sweep import open_sweep
+
+        fig, ax = charts.plt.subplots(figsize=(8.3, 4.5), constrained_layout=True)
+        charts.shortfall_vs_withdrawal(open_sweep(args.results).load(), ax=ax)
+    else:
+        if not args.results.is_file():
+            raise ScenarioError([Problem("<command line>", "results", str(args.results), "a results.nc written by hydro run")])
+        with xr.open_dataset(args.results) as ds:
+            ds = ds.load()
+        network = compile_network(load_basin(ds.attrs["basin"]))
+        if args.kind == "shortfall":
+            fig = charts.shortfall_figure(ds, ds.attrs.get("title", ""))
+        else:
+            fig, ax = charts.plt.subplots(figsize=(8.3, 6.0 if args.kind == "map" else 4.5), constrained_layout=True)
+            draw = {
+                "heatmap": lambda: charts.shortfall_heatmap(ds, ax=ax),
+                "exceedance": lambda: charts.shortfall_exceedance(ds, ax=ax),
+                "map": lambda: charts.basin_map(ds, ax=ax, downstream=charts.network_edges(network)),
+                "storage": lambda: charts.reservoir_storage(ds, ax=ax, bounds=charts.reservoir_bounds(network)),
+                "delta": lambda: charts.delta_inflow(ds, ax=ax),
+            }[args.kind]
+            draw()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    charts.save(fig, tmp, fmt)
+    os.replace(tmp, out)
+    print(f"wrote {out}")
     return 0
 
 

@@ -1,0 +1,278 @@
+"""A self-contained HTML report of a results folder, for readers who will not open netCDF files.
+
+``hydro report DIR`` reads what DIR holds: ``results.nc`` (a run), ``compare.csv``/``compare.png`` (a rule
+comparison), ``sweep.json`` (a sweep). The key numbers come first (UZB and TKM shortfall with and without Qosh
+Tepa, in the mean year and in a dry year), then the charts, the tables, the assumptions with their sources and the
+run's provenance. Charts are embedded as PNG data; nothing is fetched from a network. With a sweep, a slider over
+the Qosh Tepa level switches the key numbers and a chart between pre-rendered versions.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hydro import charts, metrics
+
+STATES = ("UZB", "TKM")
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    charts.plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _ax_png(draw, *args, figsize=(8.3, 4.2), **kwargs) -> str:
+    fig, ax = charts.plt.subplots(figsize=figsize, constrained_layout=True)
+    draw(*args, ax=ax, **kwargs)
+    return _png(fig)
+
+
+def _table(df: pd.DataFrame, digits: int = 2, index: bool = True) -> str:
+    return df.round(digits).to_html(index=index, border=0, classes="t", na_rep="-", escape=True)
+
+
+def _counterparts(ds: xr.Dataset) -> dict[str, xr.Dataset]:
+    """The same scenario re-run from its provenance: without Qosh Tepa, and (when the run has no dry year) in a dry
+    year (90 % exceedance) with and without. Keys: 'without', 'dry', 'dry_without'."""
+    from hydro.run import run_scenario
+    from hydro.scenario import scenario_from_dict
+
+    doc = json.loads(ds.attrs["run_config_json"])
+    path = Path(ds.attrs["run_file"]) if ds.attrs.get("run_file") else None
+    out = {"without": run_scenario(scenario_from_dict(doc, path, [("qosh_tepa.withdrawal_km3", 0.0)]))}
+    if not (ds.year_type == "dry").any():
+        dry = [("hydrology.kind", "year_type"), ("hydrology.year", "dry"), ("hydrology.members", 1)]
+        out["dry"] = run_scenario(scenario_from_dict(doc, path, dry))
+        out["dry_without"] = run_scenario(scenario_from_dict(doc, path, [*dry, ("qosh_tepa.withdrawal_km3", 0.0)]))
+    return out
+
+
+def key_numbers(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> pd.DataFrame:
+    """UZB and TKM shortfall (km3/yr and % of demand) with and without Qosh Tepa, mean and dry years."""
+    def pick(d, period):
+        t = metrics.state_summary(d, period)
+        return t.reindex(list(STATES))
+
+    with_mean, without_mean = pick(ds, "all"), pick(others["without"], "all")
+    if "dry" in others:
+        with_dry, without_dry = pick(others["dry"], "all"), pick(others["dry_without"], "all")
+    else:
+        with_dry, without_dry = pick(ds, "dry years"), pick(others["without"], "dry years")
+    rows = {}
+    for state in STATES:
+        rows[state] = {
+            "mean year, with Qosh Tepa (km3/yr)": with_mean.loc[state, "shortfall_km3"],
+            "mean year, without (km3/yr)": without_mean.loc[state, "shortfall_km3"],
+            "mean year, with (% of demand)": with_mean.loc[state, "shortfall_pct"],
+            "dry year, with Qosh Tepa (km3/yr)": with_dry.loc[state, "shortfall_km3"],
+            "dry year, without (km3/yr)": without_dry.loc[state, "shortfall_km3"],
+            "dry year, with (% of demand)": with_dry.loc[state, "shortfall_pct"],
+        }
+    return pd.DataFrame(rows).T
+
+
+def _assumptions(basin_path: str) -> pd.DataFrame:
+    from hydro.basin import load_basin
+
+    basin = load_basin(basin_path)
+    rows = []
+    for key, fig in basin.figures():
+        src = basin.sources.get(fig.source, {})
+        rows.append({"figure": key, "value": fig.text, "confidence": fig.confidence,
+                     "source": f"{fig.source}: {src.get('title', '')} ({src.get('url', '')})", "note": fig.note})
+    return pd.DataFrame(rows)
+
+
+def _run_section(ds: xr.Dataset) -> tuple[str, str]:
+    """(key numbers HTML, body HTML) for a run's results."""
+    from hydro.basin import load_basin
+    from hydro.network import compile_network
+
+    others = _counterparts(ds)
+    numbers = key_numbers(ds, others)
+    network = compile_network(load_basin(ds.attrs["basin"]))
+    images = [
+        ("Shortfall by month and by year", _png(charts.shortfall_figure(ds, ds.attrs.get("title", "")))),
+        ("Where: shortfall by province and month", _ax_png(charts.shortfall_heatmap, ds)),
+        ("How often: annual shortfall exceedance, with and without Qosh Tepa",
+         _ax_png(charts.shortfall_exceedance, ds, others["without"])),
+        ("The network, offtakes coloured by shortfall", _ax_png(charts.basin_map, ds, downstream=charts.network_edges(network), figsize=(8.3, 6.0))),
+        ("Reservoir storage", _ax_png(charts.reservoir_storage, ds, bounds=charts.reservoir_bounds(network))),
+        ("Aral Sea delta inflow against its requirement", _ax_png(charts.delta_inflow, ds)),
+    ]
+    periods = {p: metrics.state_summary(ds, p) for p in metrics.PERIODS}
+    period_table = pd.concat({p: t for p, t in periods.items() if len(t)}, names=["period", "state"])
+    body = "".join(f'<figure><img alt="{html.escape(t)}" src="{src}"><figcaption>{html.escape(t)}</figcaption></figure>' for t, src in images)
+    body += "<h2>Tables</h2><h3>Demand, withdrawal and shortfall per state (km3 per year)</h3>" + _table(period_table)
+    body += ("<h3>Performance of supply (Hashimoto, Stedinger and Loucks 1982)</h3><p>Reliability: share of months "
+             "without shortfall; resilience: share of failed months followed by a month without; vulnerability: mean "
+             "worst monthly shortfall per failure event, as a share of demand.</p>" + _table(metrics.state_performance(ds), 3))
+    body += "<h3>Per offtake (km3 per year)</h3>" + _table(metrics.offtake_summary(ds))
+    body += "<h3>Terminals (km3 per year)</h3>" + _table(metrics.terminal_summary(ds))
+    return _table(numbers), body
+
+
+def _sweep_section(folder: Path) -> str:
+    """A slider over the Qosh Tepa level: key numbers and a monthly chart per level, pre-rendered."""
+    from hydro.sweep import open_sweep
+
+    table = pd.read_csv(folder / "sweep.csv")
+    key = "qosh_tepa.withdrawal_km3"
+    if key not in table.columns:
+        return "<p>This sweep does not vary the Qosh Tepa withdrawal: no slider.</p>"
+    ds = open_sweep(folder)
+    rule = str(ds.rule.values[0]) if "rule" in ds.dims else None
+    if rule is not None:
+        table = table[table.rule == rule]
+        ds = ds.sel(rule=rule)
+    levels = sorted(set(table[key]))
+    data, pictures = [], []
+    for level in levels:
+        rows = table[(table[key] == level) & table.state.isin(STATES)].set_index("state")
+        data.append({s: [round(float(rows.loc[s, "shortfall_km3"]), 2), round(float(rows.loc[s, "shortfall_pct"]), 1),
+                         None if np.isnan(rows.loc[s, "dry_shortfall_km3"]) else round(float(rows.loc[s, "dry_shortfall_km3"]), 2)]
+                     for s in STATES})
+        point = ds.sel({key: level}).load()
+        pictures.append(_png(charts.shortfall_figure(point, f"Qosh Tepa {level:g} km³/yr" + (f", rule {rule}" if rule else ""))))
+    overview = _ax_png(charts.shortfall_vs_withdrawal, ds.load())
+    cells = "".join(f"<tr><th>{s}</th><td id='sw-{s}-km3'></td><td id='sw-{s}-pct'></td><td id='sw-{s}-dry'></td></tr>" for s in STATES)
+    return f"""
+<h2>Qosh Tepa withdrawal: move the slider</h2>
+<p>{len(levels)} levels from the sweep in <code>{html.escape(str(folder))}</code>{', rule ' + html.escape(rule) if rule else ''}.</p>
+<label for="qt-slider">Qosh Tepa withdrawal: <b id="qt-value"></b> km³/yr</label>
+<input type="range" id="qt-slider" min="0" max="{len(levels) - 1}" step="1" value="0">
+<table class="t" id="qt-numbers"><tr><th>state</th><th>shortfall (km³/yr)</th><th>shortfall (% of demand)</th><th>dry years (km³/yr)</th></tr>{cells}</table>
+<figure><img id="qt-chart" alt="shortfall at the chosen level" src="{pictures[0]}"><figcaption>Shortfall at the chosen level</figcaption></figure>
+<figure><img alt="shortfall against withdrawal" src="{overview}"><figcaption>Shortfall against Qosh Tepa withdrawal</figcaption></figure>
+<script id="sweep-data" type="application/json">{json.dumps({"levels": levels, "numbers": data, "charts": pictures})}</script>
+"""
+
+
+SCRIPT = """
+<script>
+(function () {
+  var errors = [];
+  window.addEventListener('error', function (e) { errors.push(String(e.message)); });
+  var node = document.getElementById('sweep-data');
+  var sweep = node ? JSON.parse(node.textContent) : null;
+  var slider = document.getElementById('qt-slider');
+  function show(i) {
+    document.getElementById('qt-value').textContent = sweep.levels[i];
+    var row = sweep.numbers[i];
+    Object.keys(row).forEach(function (s) {
+      document.getElementById('sw-' + s + '-km3').textContent = row[s][0].toFixed(2);
+      document.getElementById('sw-' + s + '-pct').textContent = row[s][1].toFixed(1);
+      document.getElementById('sw-' + s + '-dry').textContent = row[s][2] === null ? '-' : row[s][2].toFixed(2);
+    });
+    document.getElementById('qt-chart').src = sweep.charts[i];
+  }
+  if (sweep && slider) {
+    slider.addEventListener('input', function () { show(Number(slider.value)); });
+    show(0);
+  }
+  if (window.location.hash === '#selftest') {
+    var images = Array.prototype.slice.call(document.images);
+    var result = {errors: errors, images: images.length,
+                  images_ok: images.every(function (im) { return im.complete && im.naturalWidth > 0; }), slider: !!slider};
+    if (slider) {
+      var before = document.getElementById('qt-numbers').textContent;
+      slider.value = slider.max;
+      slider.dispatchEvent(new Event('input'));
+      result.changed = document.getElementById('qt-numbers').textContent !== before;
+    }
+    var pre = document.createElement('pre');
+    pre.id = 'selftest-result';
+    pre.textContent = JSON.stringify(result);
+    document.body.appendChild(pre);
+  }
+})();
+</script>
+"""
+
+STYLE = """
+<style>
+body { font-family: Georgia, 'DejaVu Serif', serif; max-width: 62rem; margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
+.question { font-size: 1.1rem; background: #f4f1ea; padding: .8rem 1rem; border-left: 4px solid #2c7fb8; }
+table.t { border-collapse: collapse; font-size: .85rem; margin: .6rem 0; } table.t th, table.t td { padding: .2rem .5rem; border-bottom: 1px solid #ddd; text-align: right; }
+table.t th:first-child, table.t td:first-child { text-align: left; }
+figure { margin: 1.2rem 0; } figure img { max-width: 100%; border: 1px solid #eee; } figcaption { font-size: .85rem; color: #555; }
+pre { white-space: pre-wrap; font-size: .75rem; background: #f7f7f7; padding: .5rem; }
+input[type=range] { width: 100%; }
+</style>
+"""
+
+
+def build_report(folder: str | Path) -> str:
+    """The report of `folder` as one HTML string."""
+    folder = Path(folder)
+    parts, numbers, body, provenance = [], "", "", ""
+    title = "Amu Darya allocation model report"
+    run_path = folder / "results.nc"
+    if run_path.exists():
+        with xr.open_dataset(run_path) as ds:
+            ds = ds.load()
+        title = ds.attrs.get("title", title)
+        members = ds.sizes["member"]
+        question = (f"If Afghanistan's Qosh Tepa canal withdraws <b>{ds.attrs.get('qosh_tepa_withdrawal_km3', '?'):g} km³/yr</b>, "
+                    f"under the allocation rule <b>{html.escape(ds.attrs.get('rule', '?'))}</b>, in "
+                    f"<b>{html.escape(_years_in_words(ds))}</b> ({members} member{'s' if members != 1 else ''} x "
+                    f"{ds.sizes['time'] // 12} years), how much water do Uzbekistan and Turkmenistan lose, where and when?")
+        numbers, body = _run_section(ds)
+        body += "<h2>Assumptions and sources</h2><p>Every number of the basin, with its source and confidence (H official or two sources; M one source; L derived or disputed; U unsourced).</p>"
+        body += _table(_assumptions(ds.attrs["basin"]), index=False)
+        prov = {k: v for k, v in ds.attrs.items() if k not in ("run_file_text", "run_config_json")}
+        provenance = "<h2>Provenance</h2>" + _table(pd.DataFrame({"value": {k: str(v) for k, v in prov.items()}}))
+        provenance += f"<h3>Run file</h3><pre>{html.escape(ds.attrs.get('run_file_text', ''))}</pre>"
+    else:
+        question = "What each allocation rule and Qosh Tepa level costs Uzbekistan and Turkmenistan."
+    if (folder / "sweep.json").exists():
+        body = _sweep_section(folder) + body
+    if (folder / "compare.csv").exists():
+        table = pd.read_csv(folder / "compare.csv")
+        pivot = table.pivot_table(index=["period", "rule", "qosh_tepa_km3"], columns="state", values="shortfall_pct", sort=False)
+        body += "<h2>Allocation rules compared (shortfall, % of demand)</h2>"
+        if (folder / "compare.png").exists():
+            body += f'<figure><img alt="rules compared" src="data:image/png;base64,{base64.b64encode((folder / "compare.png").read_bytes()).decode()}"></figure>'
+        body += _table(pivot, 1)
+    parts.append(f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>{STYLE}</head><body>")
+    parts.append(f"<h1>{html.escape(title)}</h1><p class='question'>{question}</p>")
+    if numbers:
+        parts.append("<h2>Key numbers: Uzbekistan and Turkmenistan shortfall</h2>" + numbers)
+    parts.append(body + provenance + SCRIPT + "</body></html>")
+    return "".join(parts)
+
+
+def _years_in_words(ds: xr.Dataset) -> str:
+    kind = ds.attrs.get("hydrology", "climatology")
+    scale = float(ds.attrs.get("hydrology_scale", 1.0))
+    words = {"climatology": "the mean hydrological year", "stochastic": "stochastic years (dry, normal and wet)",
+             "year_type": "a deterministic year type", "historical": f"recorded years ({ds.attrs.get('replay', '')})",
+             "series": "a user series"}.get(kind, kind)
+    return words + (f", natural inflow x {scale:g}" if scale != 1 else "")
+
+
+def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Write the report of `folder` (default: folder/report.html) under a temporary name, then rename it."""
+    folder = Path(folder)
+    out = Path(out) if out is not None else folder / "report.html"
+    text = build_report(folder)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, out)
+    return out

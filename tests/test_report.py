@@ -1,0 +1,65 @@
+"""The HTML report: self-contained, and working in a real browser (headless Chromium)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from hydro.cli import main
+from hydro.report import write_report
+from hydro.sweep import run_sweep
+from tests.conftest import RUNS
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """A folder holding a run (results.nc) and a small sweep over the Qosh Tepa level, and its report."""
+    folder = tmp_path_factory.mktemp("report") / "baseline"
+    assert main(["run", str(RUNS / "baseline.toml"), "--set", "time.years=3", "--out", str(folder)]) == 0
+    run_sweep(RUNS / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", [0, 6, 12])], folder,
+              [("hydrology.members", 3), ("time.years", 2), ("rule", "upstream_first")], workers=0, progress=False)
+    return write_report(folder)
+
+
+def test_report_is_self_contained(report):
+    text = report.read_text(encoding="utf-8")
+    assert not re.search(r'(src|href)\s*=\s*["\']https?://', text), "the report must not load anything from a network"
+    assert "<script src" not in text and "<link" not in text
+    assert text.count("data:image/png;base64,") >= 7
+    for needed in ("Key numbers", "UZB", "TKM", "Assumptions and sources", "Provenance", "qt-slider", "Hashimoto"):
+        assert needed in text, needed
+
+
+def test_key_numbers_come_first(report):
+    text = report.read_text(encoding="utf-8")
+    assert text.index("Key numbers") < text.index("<figure")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it when it can)")
+def test_report_works_in_headless_chromium(report, tmp_path):
+    url = report.resolve().as_uri()
+    profile = tmp_path / "profile"
+    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=10000",
+                          "--enable-logging=stderr", "--v=0", "--dump-dom", url + "#selftest"],
+                         capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="selftest-result">(.*?)</pre>', dom.stdout, re.S)
+    assert found, dom.stderr[-2000:]
+    result = json.loads(found.group(1))
+    assert result["errors"] == [], result
+    assert result["images"] >= 7 and result["images_ok"], result
+    assert result["slider"] and result["changed"], result
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line and ("Uncaught" in line or "Error" in line)]
+    assert not console, console
+    shot = report.parent / "report_screenshot.png"
+    subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1280,2200",
+                    f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 20_000
+    shutil.copy(shot, tmp_path / "report_screenshot.png")
