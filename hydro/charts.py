@@ -796,3 +796,59 @@ def delta_inflow(ds: xr.Dataset, ax=None, node: str = "aral_sea", by: str = "tim
     ax.grid(alpha=0.3)
     _set_title(ax, f"Inflow to the delta ({node.replace('_', ' ')}) against its requirement", ds, title)
     return ax
+
+
+DIMENSION_COLOURS = {"water": "#2c7fb8", "connectivity": "#fdae61", "security": "#d7191c", "counter": "#1a9641"}
+
+
+def leverage_breakdown(table, ax=None, title: str | None = None):
+    """Stacked bars per state: water, connectivity and security parts up, counter-leverage down; the score as a dot."""
+    ax = ax or plt.subplots(figsize=(8.3, 4))[1]
+    states = list(table.index)
+    x = np.arange(len(states))
+    bottom = np.zeros(len(states))
+    for d in ("water", "connectivity", "security"):
+        vals = table[f"{d}_part"].to_numpy()
+        ax.bar(x, vals, 0.6, bottom=bottom, color=DIMENSION_COLOURS[d], label=d)
+        bottom += vals
+    ax.bar(x, table["counter_part"].to_numpy(), 0.6, color=DIMENSION_COLOURS["counter"], label="counter-leverage")
+    ax.plot(x, table["score"], "kD", ms=7, label="score")
+    for xi, s in zip(x, table["score"]):
+        ax.annotate(f"{s:.2f}", (xi, s), textcoords="offset points", xytext=(8, 4), fontsize=8)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(x, states)
+    for tick, s in zip(ax.get_xticklabels(), states):
+        tick.set_color(STATE_COLOURS.get(s, "k"))
+    ax.set_ylabel("weighted part of the score (0-1 scale)")
+    ax.set_title(title or "Afghanistan's leverage by state and dimension", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncols=3, loc="upper right")
+    return ax
+
+
+def leverage_vs_withdrawal(response, ax=None, states=("UZB", "TKM"), title: str | None = None):
+    """Leverage score (solid) and water dimension (dashed) against Qosh Tepa withdrawal, for `states`."""
+    ax = ax or plt.subplots(figsize=(8.3, 4))[1]
+    key = "qosh_tepa.withdrawal_km3"
+    for s in states:
+        sel = response[response.state == s].sort_values(key)
+        ax.plot(sel[key], sel["score"], "-o", ms=3, color=STATE_COLOURS.get(s), label=f"{s} score")
+        ax.plot(sel[key], sel["water"], "--", color=STATE_COLOURS.get(s), label=f"{s} water dimension")
+    ax.set_xlabel("Qosh Tepa withdrawal (km³/yr)")
+    ax.set_ylabel("score and water dimension (0-1)")
+    ax.set_ylim(0, 1)
+    ax.set_title(title or "Leverage against Qosh Tepa withdrawal", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncols=2)
+    return ax
+
+
+def leverage_figure(result, title: str):
+    """The breakdown and, when a sweep gave one, the response to withdrawal."""
+    panels = 2 if result.response is not None else 1
+    fig, axes = plt.subplots(panels, 1, figsize=(8.3, 4.0 * panels), constrained_layout=True, squeeze=False)
+    leverage_breakdown(result.table, axes[0, 0], f"Leverage by dimension, Qosh Tepa {result.withdrawal_km3:g} km³/yr")
+    if result.response is not None:
+        leverage_vs_withdrawal(result.response, axes[1, 0])
+    fig.suptitle(title, fontsize=11)
+    return fig

@@ -60,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     cha.add_argument("--kind", required=True, choices=CHART_KINDS)
     cha.add_argument("--out", type=Path, default=None, help="output file (default: <kind>.png beside the results)")
 
+    lev = sub.add_parser("leverage", help="leverage scores per state from a sweep or a run folder; write leverage.csv and leverage.png")
+    lev.add_argument("folder", type=Path, help="a sweep folder varying qosh_tepa.withdrawal_km3 (level 0 included), or a run folder")
+    lev.add_argument("--data", type=Path, default=None, help="the leverage indicators (default: leverage.toml in the results' basin folder)")
+    lev.add_argument("--withdrawal", type=float, default=6.0, help="Qosh Tepa level of the main table, km3/yr (sweeps)")
+    lev.add_argument("--rule", default=None, help="the rule to use when the sweep varies rules (default: the first)")
+    lev.add_argument("--samples", type=int, default=2000, help="samples of the sensitivity analysis")
+    lev.add_argument("--seed", type=int, default=0)
+    lev.add_argument("--out", type=Path, default=None, help="output folder (default: the results folder)")
+
     val = sub.add_parser("validate", help="check a basin folder (or a run file and its basin) without running")
     val.add_argument("path", type=Path)
     return p
@@ -76,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "leverage":
+            return _leverage(args)
         if args.command == "chart":
             return _chart(args)
         return _validate(args)
@@ -264,6 +275,58 @@ def _chart(args) -> int:
     charts.save(fig, tmp, fmt)
     os.replace(tmp, out)
     print(f"wrote {out}")
+    return 0
+
+
+def _leverage(args) -> int:
+    import xarray as xr
+
+    from hydro import charts, leverage
+    from hydro.basin import load_basin
+    from hydro.errors import Problem, ScenarioError
+    from hydro.network import compile_network
+    from hydro.results import atomic_outputs
+
+    folder = args.folder
+    if (folder / "sweep.json").exists():
+        from hydro.sweep import open_sweep
+
+        sweep = open_sweep(folder)
+        if "qosh_tepa.withdrawal_km3" not in sweep.dims:
+            raise ScenarioError([Problem(str(folder), "sweep", "<no qosh_tepa.withdrawal_km3 dimension>", "a sweep that varies the Qosh Tepa withdrawal")])
+        if "rule" in sweep.dims:
+            rule = args.rule or str(sweep.rule.values[0])
+            sweep = sweep.sel(rule=rule)
+        basin_path = sweep.attrs["basin"]
+        data = leverage.load_leverage(args.data or Path(basin_path) / "leverage.toml")
+        network = compile_network(load_basin(basin_path))
+        result = leverage.from_sweep(data, sweep, network, args.withdrawal, args.samples, args.seed)
+    elif (folder / "results.nc").exists():
+        from hydro.report import _counterparts
+
+        with xr.open_dataset(folder / "results.nc") as ds:
+            ds = ds.load()
+        basin_path = ds.attrs["basin"]
+        data = leverage.load_leverage(args.data or Path(basin_path) / "leverage.toml")
+        network = compile_network(load_basin(basin_path))
+        others = _counterparts(ds)
+        result = leverage.from_runs(data, ds, others["without"], network, args.samples, args.seed, others.get("dry"), others.get("dry_without"))
+    else:
+        raise ScenarioError([Problem(str(folder), "<folder>", "<no sweep.json or results.nc>", "a folder written by hydro sweep or hydro run")])
+    out = args.out or folder
+    table = leverage.to_csv_table(result)
+    with atomic_outputs(out) as tmp:
+        table.round(4).to_csv(tmp("leverage.csv"))
+        charts.save(charts.leverage_figure(result, "Afghanistan's leverage over the Central Asian states"), tmp("leverage.png"))
+    cols = ["water", "connectivity", "security", "counter", "score", "rank"]
+    print(f"Leverage at Qosh Tepa {result.withdrawal_km3:g} km3/yr (dimensions 0-1; score = weighted exposure - counter-leverage):")
+    print(result.table[cols].round(3).to_string())
+    print("\nShare of samples in which each state holds each rank (weights and indicators sampled):")
+    print(result.ranks.round(2).to_string())
+    if result.response is not None:
+        print(f"\nthe ranking first changes at Qosh Tepa {result.ranking_changes_at:g} km3/yr" if result.ranking_changes_at is not None
+              else "\nthe ranking does not change over the swept withdrawals")
+    print(f"\nwrote {out / 'leverage.csv'} and {out / 'leverage.png'}")
     return 0
 
 

@@ -240,6 +240,15 @@ def build_report(folder: str | Path) -> str:
         question = "What each allocation rule and Qosh Tepa level costs Uzbekistan and Turkmenistan."
     if (folder / "sweep.json").exists():
         body = _sweep_section(folder) + body
+    if (folder / "leverage.csv").exists():
+        lev = pd.read_csv(folder / "leverage.csv", index_col=0)
+        cols = [c for c in ("water", "connectivity", "security", "counter", "score", "rank") if c in lev.columns]
+        body += ("<h2>Afghanistan's leverage over each state</h2><p>Score = weighted water, connectivity and security "
+                 "exposure less counter-leverage (weights and indicators with sources in the basin's leverage.toml; the "
+                 "water dimension is computed from the model). p_rank_N: share of sensitivity samples with rank N.</p>")
+        if (folder / "leverage.png").exists():
+            body += f'<figure><img alt="leverage by state" src="data:image/png;base64,{base64.b64encode((folder / "leverage.png").read_bytes()).decode()}"></figure>'
+        body += _table(lev[cols + [c for c in lev.columns if c.startswith("p_rank_")]], 3)
     if (folder / "compare.csv").exists():
         table = pd.read_csv(folder / "compare.csv")
         pivot = table.pivot_table(index=["period", "rule", "qosh_tepa_km3"], columns="state", values="shortfall_pct", sort=False)

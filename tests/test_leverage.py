@@ -1,0 +1,86 @@
+"""Leverage scores: the computed water dimension, the score arithmetic, sensitivity, and the shipped indicators."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hydro import leverage
+from hydro.basin import load_basin
+from hydro.network import compile_network
+from hydro.sweep import open_sweep, run_sweep
+from tests.conftest import AMU_DARYA, RUNS
+
+SMALL_DATA = Path(__file__).parent / "data" / "leverage_small.toml"
+LEVELS = [0, 4, 8, 12]
+
+
+@pytest.fixture(scope="module")
+def network():
+    return compile_network(load_basin(AMU_DARYA))
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lev") / "sweep"
+    run_sweep(RUNS / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", LEVELS)], out,
+              [("hydrology.members", 6), ("time.years", 3), ("rule", "upstream_first")], workers=0, progress=False)
+    return open_sweep(out)
+
+
+def test_water_dimension_grows_with_withdrawal_and_is_zero_outside_the_basin(sweep, network):
+    data = leverage.load_leverage(SMALL_DATA)
+    result = leverage.from_sweep(data, sweep, network, 8.0, samples=50, seed=1)
+    water = result.response.pivot(index="qosh_tepa.withdrawal_km3", columns="state", values="water")
+    for s in ("UZB", "TKM"):
+        assert np.all(np.diff(water[s].values) > 0), water[s]
+        assert water[s].iloc[0] == 0.0  # no Qosh Tepa, no water leverage
+    assert (water[["KAZ", "KGZ"]] == 0).all().all()
+    assert result.losses.loc["KAZ", "demand_km3"] == 0.0  # zero because the model gives them no Amu Darya demand
+
+
+def test_afghan_dependence_is_computed_from_the_network(network):
+    dep = leverage.afghan_dependence(network)
+    # every UZB and TKM offtake lies below Qosh Tepa; only the Surkhandarya and Sherabad join below it
+    below = (3.4 + 7.5 * 365.25 * 86400 / 1e9) / 64.6372
+    assert dep["UZB"] == pytest.approx(1 - below, rel=1e-3) and dep["TKM"] == pytest.approx(1 - below, rel=1e-3)
+    assert 0.4 < dep["TJK"] < 0.8  # the Panj passes Afghan offtakes, the Vakhsh does not
+    assert "KAZ" not in dep or dep["KAZ"] == 0.0
+
+
+def test_more_counter_leverage_scores_lower_all_else_equal():
+    """TJK, TKM and UZB have the same indicators in the small file but UZB holds counter-leverage: with equal water
+    exposure UZB scores lower by 0.5 x 0.6 = 0.3."""
+    data = leverage.load_leverage(SMALL_DATA)
+    water = {s: 0.5 for s in data.states}
+    table = leverage.scores(data, water)
+    assert table.loc["UZB", "score"] < table.loc["TKM", "score"]
+    assert table.loc["TKM", "score"] - table.loc["UZB", "score"] == pytest.approx(0.3)
+    assert table.loc["TKM", "score"] == pytest.approx(0.5 * 0.5 + 0.25 * 0.4 + 0.25 * 0.5)
+
+
+def test_sensitivity_rank_shares_add_up(sweep, network):
+    data = leverage.load_leverage(SMALL_DATA)
+    result = leverage.from_sweep(data, sweep, network, 12.0, samples=200, seed=3)
+    np.testing.assert_allclose(result.ranks.sum(axis=1), 1.0)
+    np.testing.assert_allclose(result.ranks.sum(axis=0), 1.0)
+
+
+WEIGHT_EDIT = ("[dimensions.connectivity]\nweight = 0.25", "[dimensions.connectivity]\nweight = 0.35")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (WEIGHT_EDIT, "exposure weights (water, connectivity, security) adding up to 1"),
+    (('values.KAZ = { value = 0.2, source = "T"', 'values.KAZ = { value = 0.2, source = "TT"'), "values.KAZ.source: found 'TT', expected a key of the [sources] tables"),
+    (('dimension = "security"', 'dimension = "water"'), "expected one of connectivity, security, counter (water is computed)"),
+])
+def test_bad_leverage_files_are_named(tmp_path, edit, message):
+    text = SMALL_DATA.read_text()
+    assert edit[0] in text
+    path = tmp_path / "lev.toml"
+    path.write_text(text.replace(edit[0], edit[1], 1))
+    with pytest.raises(leverage.LeverageError, match=re.escape(message)):
+        leverage.load_leverage(path)
