@@ -816,6 +816,8 @@ def leverage_breakdown(table, ax=None, title: str | None = None):
     for xi, s in zip(x, table["score"]):
         ax.annotate(f"{s:.2f}", (xi, s), textcoords="offset points", xytext=(8, 4), fontsize=8)
     ax.axhline(0, color="k", lw=0.8)
+    low, high = float(table["counter_part"].min()), float(max(bottom.max(), table["score"].max()))
+    ax.set_ylim(min(low * 1.15, -0.05), high + 0.45 * (high - min(low, 0)))  # room for the legend above the bars
     ax.set_xticks(x, states)
     for tick, s in zip(ax.get_xticklabels(), states):
         tick.set_color(STATE_COLOURS.get(s, "k"))
