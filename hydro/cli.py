@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     lev.add_argument("--seed", type=int, default=0)
     lev.add_argument("--out", type=Path, default=None, help="output folder (default: the results folder)")
 
+    chk = sub.add_parser("check", help="check a saved results file: version, NaN, negatives, mass balance per node and month")
+    chk.add_argument("results", type=Path)
+
+    rer = sub.add_parser("rerun", help="re-run the scenario a results file came from and compare its data")
+    rer.add_argument("results", type=Path)
+    rer.add_argument("--out", type=Path, default=None, help="also write the new results into this folder")
+
     val = sub.add_parser("validate", help="check a basin folder (or a run file and its basin) without running")
     val.add_argument("path", type=Path)
     return p
@@ -87,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "leverage":
             return _leverage(args)
+        if args.command == "check":
+            return _check(args)
+        if args.command == "rerun":
+            return _rerun(args)
         if args.command == "chart":
             return _chart(args)
         return _validate(args)
@@ -327,6 +338,34 @@ def _leverage(args) -> int:
         print(f"\nthe ranking first changes at Qosh Tepa {result.ranking_changes_at:g} km3/yr" if result.ranking_changes_at is not None
               else "\nthe ranking does not change over the swept withdrawals")
     print(f"\nwrote {out / 'leverage.csv'} and {out / 'leverage.png'}")
+    return 0
+
+
+def _check(args) -> int:
+    from hydro.integrity import check_results
+
+    report = check_results(args.results)
+    balance = report["balance"]
+    text = balance if isinstance(balance, str) else (f"mass balance closes: largest residual {balance['max_abs_hm3']:.2e} hm3, "
+                                                     f"{balance['max_rel']:.1e} of a node's throughput")
+    print(f"{args.results}: {report['members']} member(s) x {report['months']} months, {report['variables']} variables: "
+          f"no NaN, inf or negative volume; {text}")
+    return 0
+
+
+def _rerun(args) -> int:
+    from hydro.errors import MassBalanceError
+    from hydro.integrity import rerun
+    from hydro.results import atomic_outputs, write_netcdf
+
+    new, differ = rerun(args.results)
+    if args.out is not None:
+        with atomic_outputs(args.out) as tmp:
+            write_netcdf(new, tmp("results.nc"))
+    if differ:
+        raise MassBalanceError(f"{args.results}: re-run gives different data for {differ}")
+    print(f"{args.results}: re-run reproduces every variable exactly ({len(new.data_vars)} variables)"
+          + (f"; wrote {args.out / 'results.nc'}" if args.out is not None else ""))
     return 0
 
 

@@ -103,6 +103,8 @@ def atomic_outputs(folder: str | Path):
     folder = Path(folder)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(".*.tmp"):  # left by a run killed while writing
+        stale.unlink(missing_ok=True)
     staged: dict[Path, Path] = {}
     mode = 0o666 & ~_umask()
 
