@@ -104,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     except HydroError as err:
         if args.debug:
             raise
-        print(f"hydro {args.command}: error: {err}", file=sys.stderr)
+        from hydro.errors import ProblemsError
+
+        lines = [str(p) for p in err.problems] if isinstance(err, ProblemsError) else [str(err)]
+        for line in lines:  # one line per problem: file, key path, found, expected
+            print(f"hydro {args.command}: error: {line}", file=sys.stderr)
         return 2
     except OSError as err:
         if args.debug:

@@ -184,7 +184,7 @@ def test_validate_a_broken_basin(tmp_path, capsys):
     path = folder / "basin.toml"
     path.write_text(path.read_text(encoding="utf-8").replace('value = "650 m3/s"', 'value = "650 m3/sec"', 1), encoding="utf-8")
     assert main(["validate", str(folder)]) == 2
-    assert_clean_error(capsys, "validate", "1 problem in basin:", str(path), "capacity.value: found '650 m3/sec'", "known units")
+    assert_clean_error(capsys, "validate", str(path), "capacity.value: found '650 m3/sec'", "known units")
 
 
 def test_validate_a_basin_with_a_list_of_sources(tmp_path, capsys):
@@ -244,7 +244,7 @@ def test_broken_basin(tmp_path, capsys):
     run.write_text(f'format_version = 1\nbasin = "{folder.as_posix()}"\n[time]\nstart = "2026-10"\nyears = 2\n', encoding="utf-8")
     out = tmp_path / "out"
     assert main(["run", str(run), "--out", str(out)]) == 2
-    assert_clean_error(capsys, "run", "1 problem in basin:", f"{toml}: node 'kerki'", "expected exactly one downstream reach")
+    assert_clean_error(capsys, "run", f"{toml}: node 'kerki'", "expected exactly one downstream reach")
     assert not out.exists()
 
 
@@ -357,3 +357,16 @@ def test_atomic_outputs_error_before_any_file(tmp_path):
         with atomic_outputs(folder):
             raise ValueError("nothing staged")
     assert listing(folder) == []
+
+
+def test_each_problem_is_one_line_on_stderr(tmp_path, capsys):
+    """Three mistakes in a run file: three lines, each naming the file, the key, what was found and expected."""
+    run = tmp_path / "run.toml"
+    text = (RUNS / "baseline.toml").read_text().replace('basin = "../basins/amu_darya"', f'basin = "{(RUNS.parent / "basins" / "amu_darya").as_posix()}"')
+    text = text.replace("years = 30", 'years = "thirty"').replace('start = "2026-10"', 'start = "October"').replace("capacity_m3s = 650", "capacity_m3s = -1")
+    run.write_text(text)
+    assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3, lines
+    assert all(line.startswith(f"hydro run: error: {run}: ") and ": found " in line and ", expected " in line for line in lines)
+    assert not (tmp_path / "out").exists()
