@@ -239,13 +239,19 @@ class IcwcQuota(AllocationRule):
     def __init__(self, limits_km3: dict | None = None, delta_km3: float = 4.2, sanitary_km3: float = 0.8,
                  forecast_error: float = 0.0, forecast_point: str = "kerki", seed: int = 0, **options):
         super().__init__(**options)
+        if limits_km3 is not None and not isinstance(limits_km3, dict):
+            raise ValueError(f"limits_km3: found {limits_km3!r}, expected a table of annual limits by state, e.g. {{ UZB = 22.0 }}")
         limits = dict(self.default_limits if limits_km3 is None else limits_km3)
         for s, v in limits.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
                 raise ValueError(f"limits_km3.{s}: found {v!r}, expected an annual limit in km3 >= 0")
         for label, v in (("delta_km3", delta_km3), ("sanitary_km3", sanitary_km3), ("forecast_error", forecast_error)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
                 raise ValueError(f"{label}: found {v!r}, expected a number >= 0")
+        if not isinstance(forecast_point, str):
+            raise ValueError(f"forecast_point: found {forecast_point!r}, expected the name of a node (e.g. 'kerki')")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise ValueError(f"seed: found {seed!r}, expected a whole number from 0 to 2**32 - 1")
         self.limits_km3 = limits
         self.delta_km3, self.sanitary_km3 = float(delta_km3), float(sanitary_km3)
         self.forecast_error = float(forecast_error)
@@ -332,9 +338,13 @@ class KerkiSplit(AllocationRule):
 
     def __init__(self, split_point: str = "kerki", shares: dict | None = None, **options):
         super().__init__(**options)
+        if shares is not None and not (isinstance(shares, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in shares.values())):
+            raise ValueError(f"shares: found {shares!r}, expected a table of two states' shares, e.g. {{ UZB = 0.5, TKM = 0.5 }}")
         shares = {"UZB": 0.5, "TKM": 0.5} if shares is None else dict(shares)
         if len(shares) != 2 or abs(sum(shares.values()) - 1.0) > 1e-9 or any(v < 0 for v in shares.values()):
             raise ValueError(f"shares: found {shares!r}, expected two states whose shares add up to 1")
+        if not isinstance(split_point, str):
+            raise ValueError(f"split_point: found {split_point!r}, expected the name of a node (e.g. 'kerki')")
         self.split_point, self.shares = split_point, shares
 
     def setup(self) -> None:
@@ -474,5 +484,5 @@ def make_rule(name: str, where: str = "<run>", options: dict | None = None) -> A
         raise ScenarioError(problems)
     try:
         return RULES[name](**options)
-    except ValueError as err:
+    except (ValueError, TypeError, OverflowError) as err:
         raise ScenarioError([Problem(where, f"allocation ({name})", "<invalid option>", str(err))]) from err

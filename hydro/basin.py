@@ -163,8 +163,15 @@ def load_basin(path: str | Path) -> Basin:
     for name, values in curves.items():
         if np.any(values < 0) or np.any(values > 1):
             problems.add(f"curve {name!r}", values.tolist(), "12 fractions of active storage between 0 and 1", file=files["reservoir_curves"])
-    if doc.get("calibration"):
-        files["calibration"] = folder / doc["calibration"]
+    if "calibration" in doc:
+        if isinstance(doc["calibration"], str) and doc["calibration"]:
+            files["calibration"] = folder / doc["calibration"]
+        else:
+            problems.add("calibration", doc["calibration"], "the name of the calibration TOML beside basin.toml")
+    for key in ("sources", "regimes", "reservoir_curves", "historical_years"):
+        if key in doc and not (isinstance(doc[key], str) and doc[key]):
+            problems.add(key, doc[key], "a file name beside basin.toml")
+            doc = {k: v for k, v in doc.items() if k != key}
     historical = _load_historical(folder, doc.get("historical_years"), sources, problems, files)
     stochastic = {}
     raw = doc.get("stochastic", {})

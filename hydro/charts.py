@@ -5,6 +5,8 @@ month (the results' unit) and are shown in km3; states keep the colours of :data
 
 from __future__ import annotations
 
+import warnings
+
 import json
 import textwrap
 from pathlib import Path
@@ -193,7 +195,9 @@ def save(fig, path, fmt: str = "png") -> None:
         raise ValueError(f"chart format {fmt!r}: expected one of {', '.join(SAVE_FORMATS)}")
     metadata = {"png": None, "svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}}[fmt]
     try:
-        with matplotlib.rc_context({"svg.hashsalt": "amu-hydro"}):
+        with matplotlib.rc_context({"svg.hashsalt": "amu-hydro"}), warnings.catch_warnings():
+            # a user's title may hold characters the font lacks: they are drawn as boxes, not an error
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
             fig.savefig(path, format=fmt, dpi=150, metadata=metadata)
     finally:
         plt.close(fig)

@@ -84,7 +84,7 @@ def provenance(scenario, basin) -> dict:
         "hydrology": scenario.hydrology_kind,
         "seed": scenario.seed,
         "qosh_tepa_withdrawal_km3": scenario.qosh_tepa.withdrawal_km3,
-        "allocation_json": json.dumps(scenario.allocation, sort_keys=True),
+        "allocation_json": json.dumps(scenario.allocation, sort_keys=True, default=str),
         "hydrology_scale": scenario.scale,
     }
 

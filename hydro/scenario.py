@@ -40,6 +40,8 @@ def _check_month(v) -> str | None:
 
 
 REQUIRED = object()  # default of a key the run file must give
+MAX_MEMBERS = 100_000  # larger ensembles belong in a sweep of member blocks
+LAST_YEAR = 2261  # the results' time coordinate (datetime64[ns]) ends in 2262
 
 # key -> (check returning None or the expectation, default)
 SCHEMA: dict[str, tuple] = {
@@ -51,8 +53,8 @@ SCHEMA: dict[str, tuple] = {
     "time.start": (lambda v: _check_month(v), REQUIRED),
     "time.years": (lambda v: None if _is_int(v) and 1 <= v <= 1000 else "a whole number of years from 1 to 1000", REQUIRED),
     "hydrology.kind": (lambda v: None if v in HYDROLOGY_KINDS else did_you_mean(str(v), HYDROLOGY_KINDS), "climatology"),
-    "hydrology.members": (lambda v: None if _is_int(v) and v >= 1 else "a whole number >= 1", 1),
-    "hydrology.seed": (lambda v: None if _is_int(v) and v >= 0 else "a whole number >= 0", 0),
+    "hydrology.members": (lambda v: None if _is_int(v) and 1 <= v <= MAX_MEMBERS else f"a whole number from 1 to {MAX_MEMBERS:,}", 1),
+    "hydrology.seed": (lambda v: None if _is_int(v) and 0 <= v < 2**32 else "a whole number from 0 to 2**32 - 1", 0),
     "hydrology.series": (lambda v: None if isinstance(v, str) and v else "a CSV or netCDF file of monthly inflows (m3/s), relative to the run file", ""),
     "hydrology.scale": (lambda v: None if _is_number(v) and 0 < v <= 10 else "a factor on every natural inflow, > 0 (e.g. 0.9 for 10 % less water)", 1.0),
     "hydrology.melt_shift_weeks": (lambda v: None if _is_number(v) and 0 <= v <= 26 else "weeks by which the melt comes earlier, 0 to 26", 0.0),
@@ -69,8 +71,8 @@ SCHEMA: dict[str, tuple] = {
     "qosh_tepa.start": (lambda v: _check_month(v), ""),
     "qosh_tepa.pattern": (
         lambda v: None
-        if v in QT_PATTERNS or (isinstance(v, list) and len(v) == 12 and all(_is_number(x) and x >= 0 for x in v) and sum(v) > 0)
-        else f"one of {list(QT_PATTERNS)} or 12 non-negative monthly weights, Jan to Dec",
+        if v in QT_PATTERNS or (isinstance(v, list) and len(v) == 12 and all(_is_number(x) and 0 <= x <= 1e9 for x in v) and sum(v) > 0)
+        else f"one of {list(QT_PATTERNS)} or 12 monthly weights from 0 to 1e9, Jan to Dec, not all 0",
         "seasonal",
     ),
     "sweep.vary": (lambda v: None if isinstance(v, list) and v and all(isinstance(x, str) and "=" in x for x in v) else "a list of 'KEY=SPEC' strings for hydro sweep", []),
@@ -161,9 +163,13 @@ def apply_overrides(doc: dict, overrides: list[tuple[str, object]], basin_reserv
             continue
         parts = key.split(".")
         cur = doc
-        for p in parts[:-1]:
+        for i, p in enumerate(parts[:-1]):
             cur = cur.setdefault(p, {})
-        cur[parts[-1]] = value
+            if not isinstance(cur, dict):
+                problems.add(f"--set {key}", value, f"a key inside a table, but {'.'.join(parts[:i + 1])!r} is not a table in the run file")
+                break
+        else:
+            cur[parts[-1]] = value
     if problems:
         raise ScenarioError(problems.problems)
     return doc
@@ -189,6 +195,9 @@ def load_scenario(path: str | Path, overrides: list[tuple[str, object]] | None =
             doc = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         problems.add("<toml>", str(err), "valid TOML")
+        raise ScenarioError(problems.problems) from err
+    except UnicodeDecodeError as err:
+        problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the run file as UTF-8)")
         raise ScenarioError(problems.problems) from err
     return scenario_from_dict(doc, path, overrides)
 
@@ -254,6 +263,12 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
             make_rule(values["rule"], str(where), allocation)
         except ScenarioError as err:
             problems.problems.extend(err.problems)
+
+    if not problems:
+        start_year = int(str(values["time.start"])[:4])
+        if start_year < 1800 or start_year + int(values["time.years"]) - 1 > LAST_YEAR:
+            problems.add("time", f"{values['time.start']} + {values['time.years']} years",
+                         f"a period within 1800-{LAST_YEAR} (the results' time coordinate)")
 
     if values["hydrology.kind"] == "series" and not values["hydrology.series"]:
         problems.add("hydrology.series", "<missing>", "a CSV or netCDF of monthly inflows when hydrology.kind = 'series'")

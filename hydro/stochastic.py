@@ -64,7 +64,8 @@ class Parameters:
         """(mu, sigma, phi, K): log-space mean, standard deviation, lag-1 and correlation matrix."""
         s2 = np.log1p(self.cv ** 2)
         sigma = np.sqrt(s2)
-        mu = np.log(self.mean) - s2 / 2
+        with np.errstate(divide="ignore"):
+            mu = np.log(self.mean) - s2 / 2  # a node with no flow: exp(-inf) = 0 in every year
         with np.errstate(divide="ignore", invalid="ignore"):
             phi = np.where(s2 > 0, np.log1p(self.lag1 * np.expm1(s2)) / np.where(s2 > 0, s2, 1.0), 0.0)
             g = np.sqrt(np.expm1(s2))

@@ -240,9 +240,9 @@ def test_withdrawal_ceiling_follows_the_capacity():
     ("withdrawal_km3", '"8 km3/yr"', "an annual target in km3/yr, >= 0"),
     ("capacity_m3s", "0", "the canal head capacity in m3/s, > 0"),
     ("conveyance_loss", "1.0", "a fraction from 0 to below 1"),
-    ("pattern", '"summer"', "one of ['seasonal', 'uniform', 'kerki'] or 12 non-negative monthly weights, Jan to Dec"),
-    ("pattern", "[1, 2, 3]", "one of ['seasonal', 'uniform', 'kerki'] or 12 non-negative monthly weights, Jan to Dec"),
-    ("pattern", "[0,0,0,0,0,0,0,0,0,0,0,0]", "one of ['seasonal', 'uniform', 'kerki'] or 12 non-negative monthly weights, Jan to Dec"),
+    ("pattern", '"summer"', "one of ['seasonal', 'uniform', 'kerki'] or 12 monthly weights from 0 to 1e9, Jan to Dec, not all 0"),
+    ("pattern", "[1, 2, 3]", "one of ['seasonal', 'uniform', 'kerki'] or 12 monthly weights from 0 to 1e9, Jan to Dec, not all 0"),
+    ("pattern", "[0,0,0,0,0,0,0,0,0,0,0,0]", "one of ['seasonal', 'uniform', 'kerki'] or 12 monthly weights from 0 to 1e9, Jan to Dec, not all 0"),
 ])
 def test_bad_qosh_tepa_values(tmp_path, key, value, expected):
     path = write_run(tmp_path, run_text(f"[qosh_tepa]\n{key} = {value}\n"))
