@@ -157,7 +157,7 @@ class SeasonalLimits:
 
     def __init__(self, rule: AllocationRule, limits_km3: dict[str, float], cut=None):
         self.rule = rule
-        net, demands, axis = rule.network, rule.demands, rule.axis
+        demands, axis = rule.demands, rule.axis
         states = rule.offtake_state
         self.states = [s for s in limits_km3 if np.any(states == s)]
         self.limit_hm3 = {s: float(limits_km3[s]) * 1000.0 for s in self.states}

@@ -317,14 +317,14 @@ def _leverage(args) -> int:
         network = compile_network(load_basin(basin_path))
         result = leverage.from_sweep(data, sweep, network, args.withdrawal, args.samples, args.seed)
     elif (folder / "results.nc").exists():
-        from hydro.report import _counterparts
+        from hydro.report import counterparts
 
         with xr.open_dataset(folder / "results.nc") as ds:
             ds = ds.load()
         basin_path = ds.attrs["basin"]
         data = leverage.load_leverage(args.data or Path(basin_path) / "leverage.toml")
         network = compile_network(load_basin(basin_path))
-        others = _counterparts(ds)
+        others = counterparts(ds)
         result = leverage.from_runs(data, ds, others["without"], network, args.samples, args.seed, others.get("dry"), others.get("dry_without"))
     else:
         raise ScenarioError([Problem(str(folder), "<folder>", "<no sweep.json or results.nc>", "a folder written by hydro sweep or hydro run")])

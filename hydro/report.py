@@ -43,7 +43,7 @@ def _table(df: pd.DataFrame, digits: int = 2, index: bool = True) -> str:
     return df.round(digits).to_html(index=index, border=0, classes="t", na_rep="-", escape=True)
 
 
-def _counterparts(ds: xr.Dataset) -> dict[str, xr.Dataset]:
+def counterparts(ds: xr.Dataset) -> dict[str, xr.Dataset]:
     """The same scenario re-run from its provenance: without Qosh Tepa, and (when the run has no dry year) in a dry
     year (90 % exceedance) with and without. Keys: 'without', 'dry', 'dry_without'."""
     from hydro.run import run_scenario
@@ -100,7 +100,7 @@ def _run_section(ds: xr.Dataset) -> tuple[str, str]:
     from hydro.basin import load_basin
     from hydro.network import compile_network
 
-    others = _counterparts(ds)
+    others = counterparts(ds)
     numbers = key_numbers(ds, others)
     network = compile_network(load_basin(ds.attrs["basin"]))
     images = [

@@ -125,7 +125,7 @@ def classify(p_exceed, dry: float = DRY_EXCEEDANCE, wet: float = WET_EXCEEDANCE)
     return np.where(p >= dry, "dry", np.where(p <= wet, "wet", "normal")).astype(object)
 
 
-def achieved_statistics(flows: np.ndarray, names: list[str], params: Parameters) -> "pd.DataFrame":
+def achieved_statistics(flows: np.ndarray, names: list[str], params: Parameters):
     """Target vs achieved mean (km3/yr), CV, lag-1 and mean cross-correlation with the other nodes, per node,
     from generated annual flows (members, years, nodes)."""
     import pandas as pd
