@@ -117,7 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def load_basin_nodes(scenario):
+    from hydro.basin import load_basin
+
+    return load_basin(scenario.basin_path).nodes
+
+
 def _run(args) -> int:
+    import numpy as np
+    import xarray as xr
+
     from hydro import charts, metrics
     from hydro.results import atomic_outputs, write_netcdf
     from hydro.run import run_scenario
@@ -127,16 +136,28 @@ def _run(args) -> int:
     overrides = [parse_set(s) for s in args.overrides]
     scenario = load_scenario(args.run_file, overrides)
     out = args.out if args.out is not None else Path("out") / scenario.name
-    ds = run_scenario(scenario)
-    summary = metrics.state_summary(ds)
-    terminals = metrics.terminal_summary(ds)
-    offtakes = metrics.offtake_summary(ds)
     title = f"{scenario.title or scenario.name} (rule {scenario.rule}, Qosh Tepa target {scenario.qosh_tepa.withdrawal_km3:g} km3/yr)"
     with atomic_outputs(out) as tmp:
-        write_netcdf(ds, tmp("results.nc"))
+        results = tmp("results.nc")
+        from hydro.run import block_members, run_to_file
+
+        nodes = len(load_basin_nodes(scenario))
+        if scenario.members > block_members(scenario, nodes):
+            run_to_file(scenario, results)  # larger than memory: streamed to disk block by block
+            ds = xr.open_dataset(results, chunks={"member": 256})
+            ds = ds.assign_coords({c: ds[c].load() for c in ds.coords if c not in ds.indexes})  # labels in memory, data lazy
+        else:
+            ds = run_scenario(scenario)
+            write_netcdf(ds, results)
+        summary = metrics.state_summary(ds)
+        terminals = metrics.terminal_summary(ds)
+        offtakes = metrics.offtake_summary(ds)
         summary.round(4).to_csv(tmp("summary.csv"))
         offtakes.round(4).to_csv(tmp("offtakes.csv"))
         charts.save(charts.shortfall_figure(ds, title), tmp("shortfall.png"))
+        types = [t for t in ("dry", "normal", "wet") if t in set(np.unique(ds.year_type.values))]
+        by_type = {f"{t} ({metrics.member_years(ds, metrics.period_mask(ds, t + ' years'))} yr)": metrics.state_summary(ds, f"{t} years").shortfall_pct for t in types}
+        ds.close()
     elapsed = time.perf_counter() - started
     print(title)
     if "rule_note" in ds.attrs:
@@ -147,9 +168,7 @@ def _run(args) -> int:
     print("Annual mean per state (km3/yr):")
     print(summary.round(2).to_string())
     print()
-    types = [t for t in ("dry", "normal", "wet") if t in set(ds.year_type.values.ravel())]
     if len(types) > 1 or ds.sizes["member"] > 1:
-        by_type = {f"{t} ({metrics.member_years(ds, metrics.period_mask(ds, t + ' years'))} yr)": metrics.state_summary(ds, f"{t} years").shortfall_pct for t in types}
         print("Shortfall by year type, % of demand (member-years counted):")
         print(pd.DataFrame(by_type).round(1).to_string())
         print()
