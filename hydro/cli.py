@@ -117,12 +117,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def load_basin_nodes(scenario):
-    from hydro.basin import load_basin
-
-    return load_basin(scenario.basin_path).nodes
-
-
 def _run(args) -> int:
     import numpy as np
     import xarray as xr
@@ -139,10 +133,10 @@ def _run(args) -> int:
     title = f"{scenario.title or scenario.name} (rule {scenario.rule}, Qosh Tepa target {scenario.qosh_tepa.withdrawal_km3:g} km3/yr)"
     with atomic_outputs(out) as tmp:
         results = tmp("results.nc")
+        from hydro.basin import load_basin
         from hydro.run import block_members, run_to_file
 
-        nodes = len(load_basin_nodes(scenario))
-        if scenario.members > block_members(scenario, nodes):
+        if scenario.members > block_members(scenario, len(load_basin(scenario.basin_path).nodes)):
             run_to_file(scenario, results)  # larger than memory: streamed to disk block by block
             ds = xr.open_dataset(results, chunks={"member": 256})
             ds = ds.assign_coords({c: ds[c].load() for c in ds.coords if c not in ds.indexes})  # labels in memory, data lazy
