@@ -119,7 +119,7 @@ def run_to_file(scenario: Scenario, path) -> None:
         ds = _dataset(scenario, inputs, arrays, slice(m0, m1))
         if m0 == 0:
             chunk = min(step, 64)
-            encoding = {v: {"zlib": True, "complevel": 4, **({"chunksizes": (chunk, *ds[v].shape[1:])} if ds[v].dims[:1] == ("member",) else {})}
+            encoding = {v: {"zlib": True, "complevel": 1, **({"chunksizes": (chunk, *ds[v].shape[1:])} if ds[v].dims[:1] == ("member",) else {})}
                         for v in ds.data_vars}
             ds.attrs["mass_balance_max_rel"] = np.nan  # filled in at the end, over every block
             ds.to_netcdf(path, engine="netcdf4", encoding=encoding, unlimited_dims=["member"])
