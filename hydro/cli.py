@@ -7,7 +7,6 @@ Errors of our own (bad basin, bad run file, mass balance) are printed on stderr 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -298,10 +297,10 @@ def _chart(args) -> int:
                 "delta": lambda: charts.delta_inflow(ds, ax=ax),
             }[args.kind]
             draw()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    charts.save(fig, tmp, fmt)
-    os.replace(tmp, out)
+    from hydro.results import atomic_file
+
+    with atomic_file(out) as tmp:
+        charts.save(fig, tmp, fmt)
     print(f"wrote {out}")
     return 0
 

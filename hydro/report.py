@@ -13,8 +13,6 @@ import base64
 import html
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from hydro import charts, metrics
+from hydro.results import atomic_file
 
 STATES = ("UZB", "TKM")
 
@@ -278,10 +277,6 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     folder = Path(folder)
     out = Path(out) if out is not None else folder / "report.html"
     text = build_report(folder)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, out)
+    with atomic_file(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return out

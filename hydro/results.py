@@ -95,6 +95,28 @@ def _umask() -> int:
     return mask
 
 
+def _staged(path: Path, mode: int) -> Path:
+    """An empty temporary file beside `path` (same folder, so the final rename is atomic) with ordinary permissions."""
+    fd, p = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    os.chmod(p, mode)  # mkstemp makes 0600; outputs are ordinary files
+    return Path(p)
+
+
+@contextmanager
+def atomic_file(path: str | Path):
+    """Yield a temporary path beside `path` to write; on success it is renamed to `path`, on any error removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _staged(path, 0o666 & ~_umask())
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
 @contextmanager
 def atomic_outputs(folder: str | Path):
     """Yield a function ``tmp(name) -> Path`` for staging files; on success every staged file is renamed into
@@ -109,11 +131,8 @@ def atomic_outputs(folder: str | Path):
     mode = 0o666 & ~_umask()
 
     def tmp(name: str) -> Path:
-        fd, p = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-        os.close(fd)
-        os.chmod(p, mode)  # mkstemp makes 0600; outputs are ordinary files
-        staged[folder / name] = Path(p)
-        return Path(p)
+        staged[folder / name] = _staged(folder / name, mode)
+        return staged[folder / name]
 
     try:
         yield tmp

@@ -20,7 +20,6 @@ import itertools
 import json
 import os
 import sys
-import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -32,6 +31,7 @@ import xarray as xr
 import hydro
 from hydro.errors import Problem, ScenarioError
 from hydro.metrics import state_summary
+from hydro.results import atomic_file
 
 # what a sweep keeps by default: enough for shortfall metrics, charts and the delta
 SUMMARY_VARIABLES = ("demand", "withdrawal", "shortfall", "flow", "inflow", "storage", "requirement", "natural_inflow")
@@ -100,15 +100,8 @@ def _same_sweep(old: dict, new: dict) -> list[str]:
 
 
 def _write_atomic(ds: xr.Dataset, path: Path, encoding: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def run_point(run_file: str, overrides: list, point: dict, path: str, detail: str = "summary") -> str:
@@ -184,11 +177,8 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
         stale.unlink()
     text = json.dumps(manifest, indent=1, sort_keys=True)
     if not old_path.exists() or old_path.read_text(encoding="utf-8") != text:
-        fd, tmp = tempfile.mkstemp(prefix=".sweep.json.", dir=out)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, old_path)
+        with atomic_file(old_path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
 
     paths = [chunks / f"P{i:04d}.nc" for i in range(len(grid))]
     todo = [i for i, p in enumerate(paths) if not p.exists()]
@@ -261,9 +251,6 @@ def summarise(folder: str | Path) -> pd.DataFrame:
                          "dry_shortfall_km3": dry.loc[state, "shortfall_km3"] if state in dry.index else np.nan,
                          "dry_shortfall_pct": dry.loc[state, "shortfall_pct"] if state in dry.index else np.nan})
     table = pd.DataFrame(rows)
-    fd, tmp = tempfile.mkstemp(prefix=".sweep.csv.", dir=folder)
-    os.close(fd)
-    table.round(4).to_csv(tmp, index=False)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, folder / "sweep.csv")
+    with atomic_file(folder / "sweep.csv") as tmp:
+        table.round(4).to_csv(tmp, index=False)
     return table
