@@ -22,6 +22,7 @@ import numpy as np
 
 from hydro.errors import MassBalanceError
 from hydro.network import OFFTAKE, RESERVOIR, TERMINAL, Network
+from hydro.variables import ROUTED
 
 RELATIVE_TOLERANCE = 1e-6
 ABSOLUTE_FLOOR = 1e-9  # hm3: residuals below this count as zero on a node that carries no water
@@ -132,7 +133,7 @@ def check(arrays: dict[str, np.ndarray], network: Network, rtol: float = RELATIV
     the node and month of the first failure, else return the largest residuals found."""
     members, T, N = arrays["flow"].shape
     balance = MonthBalance(network, members, rtol)
-    names = ("natural_inflow", "inflow", "flow", "withdrawal", "return_flow", "reach_loss", "evaporation", "storage", "spill")
+    names = ROUTED
     res = network.reservoir_idx
     step = max(1, int(2_000_000 // max(N * members, 1)))  # months per block: a few million cells at a time
     for t0 in range(0, T, step):

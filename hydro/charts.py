@@ -5,11 +5,9 @@ month (the results' unit) and are shown in km3; states keep the colours of :data
 
 from __future__ import annotations
 
-import warnings
-
 import json
 import textwrap
-from pathlib import Path
+import warnings
 
 import matplotlib
 
@@ -489,33 +487,18 @@ def return_edges(network) -> dict[str, str]:
 
 
 def reservoir_bounds(network) -> dict[str, tuple[float, float]]:
-    """{reservoir: (dead storage, capacity)} in km3 for every reservoir of the basin (switched off ones too, from
-    the basin file), from ``network.reservoir_dead`` / ``network.reservoir_capacity`` (hm3)."""
-    out = {}
-    for r, i in enumerate(network.reservoir_idx):
-        out[network.names[i]] = (float(network.reservoir_dead[r]) / 1000.0, float(network.reservoir_capacity[r]) / 1000.0)
-    for name, kind in zip(network.names, network.kind_name):
-        if kind == "reservoir" and name not in out:
-            node = network.basin.nodes[name]
-            out[name] = (float(node.figure("dead_storage", 0.0) or 0.0) / 1000.0, float(node.figure("capacity")) / 1000.0)
-    return out
+    """{reservoir: (dead storage, capacity)} in km3 for every reservoir of the basin, switched off ones too, from
+    a results file's saved network (:func:`hydro.results.saved_network`)."""
+    return {name: (dead / 1000.0, capacity / 1000.0) for name, (dead, capacity) in network.storage_bounds().items()}
 
 
 def _network_from_attrs(ds: xr.Dataset):
-    """The run's network, from the basin folder named in its attributes if it is still there with the same hash."""
-    path, sha = ds.attrs.get("basin"), ds.attrs.get("basin_sha256")
-    if not path or not Path(path).exists():
-        return None
-    from hydro.basin import load_basin
-    from hydro.network import compile_network
+    """The run's network as its results carry it (``network_json``), or None for data without one."""
+    from hydro.results import saved_network
 
-    try:
-        basin = load_basin(path)
-    except Exception:  # noqa: BLE001 - a changed or broken basin folder is simply not used
+    if "network_json" not in ds.attrs:
         return None
-    if sha and basin.sha256 != sha:
-        return None
-    return compile_network(basin)
+    return saved_network(ds)
 
 
 def schematic_layout(downstream: dict[str, str], returns: dict[str, str] | None = None, nodes=()) -> dict[str, tuple[int, int]]:
@@ -608,7 +591,7 @@ def basin_map(ds: xr.Dataset, ax=None, positions: dict[str, tuple[float, float]]
     if downstream is None:
         if network is None:
             raise ValueError("the results carry no reach list: pass downstream=network_edges(network) "
-                             "(network = hydro.network.compile_network(hydro.basin.load_basin(BASIN)))")
+                             "(network = hydro.results.saved_network(results))")
         downstream = network_edges(network)
     if returns is None and network is not None and set(network.names) >= set(downstream):
         returns = return_edges(network)

@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("run_file", type=Path)
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a run-file key, e.g. --set qosh_tepa.withdrawal_km3=8 (repeatable)")
-    run.add_argument("--out", type=Path, default=None, help="output folder (default: out/<run file name>)")
+    run.add_argument("--out", default=None, help="output folder (default: out/<run file name>)")
 
     cmp_ = sub.add_parser("compare", help="run the same scenario under several rules; write compare.nc, compare.csv, compare.png")
     cmp_.add_argument("run_file", type=Path)
@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--qosh-tepa", dest="qosh_tepa", default=None,
                       help="comma-separated Qosh Tepa targets in km3/yr (default: compare.qosh_tepa_km3, else the run's own)")
     cmp_.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
-    cmp_.add_argument("--out", type=Path, default=None, help="output folder (default: out/<run file name>)")
+    cmp_.add_argument("--out", default=None, help="output folder (default: out/<run file name>)")
 
     swp = sub.add_parser("sweep", help="run a grid of scenarios on dask, resumably; write DIR/chunks/*.nc and DIR/sweep.csv")
     swp.add_argument("run_file", type=Path)
@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="a run-file key and its values: a list (0,2,4) or a range (0:12:1, stop included); repeatable "
                           "(default: the run file's sweep.vary)")
     swp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
-    swp.add_argument("--out", type=Path, default=None, help="sweep folder (default: out/<run file name>)")
+    swp.add_argument("--out", default=None, help="sweep folder (default: out/<run file name>)")
     swp.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler (default: local processes)")
     swp.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core; 0: no dask)")
     swp.add_argument("--detail", choices=("summary", "full"), default="summary",
@@ -52,28 +52,28 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="write a self-contained HTML report of a results folder")
     rep.add_argument("folder", type=Path)
-    rep.add_argument("--out", type=Path, default=None, help="the HTML file (default: FOLDER/report.html)")
+    rep.add_argument("--out", default=None, help="the HTML file (default: FOLDER/report.html)")
 
     cha = sub.add_parser("chart", help="draw one chart of a results file (PNG or SVG by the --out suffix)")
     cha.add_argument("results", type=Path, help="a results.nc, or a sweep folder for --kind withdrawal")
     cha.add_argument("--kind", required=True, choices=CHART_KINDS)
-    cha.add_argument("--out", type=Path, default=None, help="output file (default: <kind>.png beside the results)")
+    cha.add_argument("--out", default=None, help="output file (default: <kind>.png beside the results)")
 
     lev = sub.add_parser("leverage", help="leverage scores per state from a sweep or a run folder; write leverage.csv and leverage.png")
     lev.add_argument("folder", type=Path, help="a sweep folder varying qosh_tepa.withdrawal_km3 (level 0 included), or a run folder")
-    lev.add_argument("--data", type=Path, default=None, help="the leverage indicators (default: leverage.toml in the results' basin folder)")
+    lev.add_argument("--data", type=Path, default=None, help="the leverage indicators (default: the basin's leverage.toml, as stored in the results)")
     lev.add_argument("--withdrawal", type=float, default=6.0, help="Qosh Tepa level of the main table, km3/yr (sweeps)")
     lev.add_argument("--rule", default=None, help="the rule to use when the sweep varies rules (default: the first)")
     lev.add_argument("--samples", type=int, default=2000, help="samples of the sensitivity analysis")
     lev.add_argument("--seed", type=int, default=0)
-    lev.add_argument("--out", type=Path, default=None, help="output folder (default: the results folder)")
+    lev.add_argument("--out", default=None, help="output folder (default: the results folder)")
 
     chk = sub.add_parser("check", help="check a saved results file: version, NaN, negatives, mass balance per node and month")
     chk.add_argument("results", type=Path)
 
     rer = sub.add_parser("rerun", help="re-run the scenario a results file came from and compare its data")
     rer.add_argument("results", type=Path)
-    rer.add_argument("--out", type=Path, default=None, help="also write the new results into this folder")
+    rer.add_argument("--out", default=None, help="also write the new results into this folder")
 
     val = sub.add_parser("validate", help="check a basin folder (or a run file and its basin) without running")
     val.add_argument("path", type=Path)
@@ -81,67 +81,95 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
+    handler = {"run": _run, "compare": _compare, "sweep": _sweep, "report": _report, "leverage": _leverage,
+               "check": _check, "rerun": _rerun, "chart": _chart, "validate": _validate}[args.command]
+    if args.debug:
+        return handler(args)
     try:
-        if args.command == "run":
-            return _run(args)
-        if args.command == "compare":
-            return _compare(args)
-        if args.command == "sweep":
-            return _sweep(args)
-        if args.command == "report":
-            return _report(args)
-        if args.command == "leverage":
-            return _leverage(args)
-        if args.command == "check":
-            return _check(args)
-        if args.command == "rerun":
-            return _rerun(args)
-        if args.command == "chart":
-            return _chart(args)
-        return _validate(args)
+        return handler(args)
+    except KeyboardInterrupt:
+        hint = ("finished chunks are kept: rerun the same command to resume" if args.command == "sweep"
+                else "nothing was written")
+        return _fail(args, f"interrupted; {hint}", 130)
     except HydroError as err:
-        if args.debug:
-            raise
         from hydro.errors import ProblemsError
 
         lines = [str(p) for p in err.problems] if isinstance(err, ProblemsError) else [str(err)]
-        for line in lines:  # one line per problem: file, key path, found, expected
-            print(f"hydro {args.command}: error: {line}", file=sys.stderr)
-        return 2
+        return _fail(args, lines, 2)  # one line per problem: file, key path, found, expected
+    except MemoryError:
+        return _fail(args, "out of memory: the run does not fit in this machine's memory (fewer members or years, "
+                           "or a sweep over hydrology.seed); nothing was written", 2)
     except OSError as err:
-        if args.debug:
-            raise
-        print(f"hydro {args.command}: error: {err.strerror or err}: {err.filename or ''}", file=sys.stderr)
-        return 2
+        import errno
+
+        where = f"{err.filename}: " if err.filename else ""
+        cause = err.strerror or str(err) or type(err).__name__
+        if err.errno == errno.ENOSPC:
+            cause += " (free some space and rerun; nothing was written)"
+        return _fail(args, f"{where}{cause}", 2)
+    except RecursionError:
+        return _fail(args, "an input is nested too deeply to read (a TOML or JSON file with thousands of levels)", 2)
+    except Exception as err:  # noqa: BLE001 - the last boundary: a bug gets one line, not a traceback
+        text = str(err).strip().splitlines()
+        return _fail(args, f"internal error {type(err).__name__}: {text[0] if text else ''} "
+                           "(rerun with --debug for the traceback and report it)", 3)
+
+
+def _fail(args, lines, code: int) -> int:
+    for line in [lines] if isinstance(lines, str) else lines:
+        print(f"hydro {args.command}: error: {line}", file=sys.stderr)
+    return code
+
+
+def command_line(args) -> str:
+    """The command as typed, for the outputs' manifest."""
+    return " ".join(["hydro", *getattr(args, "argv", [])])
+
+
+def check_out(out, inputs=(), outputs: tuple[str, ...] = ()) -> Path:
+    """The output folder `out` after checks: not empty, not an existing file, not an input folder (or inside
+    one), and writing `outputs` there must not replace an input file. ScenarioError otherwise."""
+    import os
+
+    from hydro.errors import Problem, ScenarioError
+
+    if out is None or str(out).strip() == "":
+        raise ScenarioError([Problem("<command line>", "--out", "<empty>", "an output folder, e.g. --out out/qt10")])
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ScenarioError([Problem("<command line>", "--out", str(out), "a folder (this is an existing file)")])
+    target = Path(os.path.abspath(out))
+    for item in inputs:
+        if item is None:
+            continue
+        src = Path(os.path.abspath(item))
+        if src.is_dir() and (target == src or src in target.parents):
+            raise ScenarioError([Problem("<command line>", "--out", str(out), f"a folder outside the input folder {item}")])
+        if src.is_file() and src.parent == target and src.name in outputs:
+            raise ScenarioError([Problem("<command line>", "--out", str(out), f"a folder where writing would not replace the input {item}")])
+    return out
 
 
 def _run(args) -> int:
     import numpy as np
-    import xarray as xr
 
     from hydro import charts, metrics
-    from hydro.results import atomic_outputs, write_netcdf
-    from hydro.run import run_scenario
+    from hydro.results import atomic_outputs, open_results
+    from hydro.run import write_run
     from hydro.scenario import load_scenario, parse_set
 
     started = time.perf_counter()
     overrides = [parse_set(s) for s in args.overrides]
     scenario = load_scenario(args.run_file, overrides)
-    out = args.out if args.out is not None else Path("out") / scenario.name
+    out = check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
     title = f"{scenario.title or scenario.name} (rule {scenario.rule}, Qosh Tepa target {scenario.qosh_tepa.withdrawal_km3:g} km3/yr)"
-    with atomic_outputs(out) as tmp:
+    with atomic_outputs(out, command_line(args)) as tmp:
         results = tmp("results.nc")
-        from hydro.basin import load_basin
-        from hydro.run import block_members, run_to_file
-
-        if scenario.members > block_members(scenario, len(load_basin(scenario.basin_path).nodes)):
-            run_to_file(scenario, results)  # larger than memory: streamed to disk block by block
-            ds = xr.open_dataset(results, chunks={"member": 256})
-            ds = ds.assign_coords({c: ds[c].load() for c in ds.coords if c not in ds.indexes})  # labels in memory, data lazy
-        else:
-            ds = run_scenario(scenario)
-            write_netcdf(ds, results)
+        streamed = write_run(scenario, results)
+        ds = open_results(results, lazy=streamed)
         summary = metrics.state_summary(ds)
         terminals = metrics.terminal_summary(ds)
         offtakes = metrics.offtake_summary(ds)
@@ -179,7 +207,7 @@ def _compare(args) -> int:
     from hydro.allocation import RULES
     from hydro.compare import compare
     from hydro.errors import Problem, ScenarioError
-    from hydro.results import atomic_outputs, write_netcdf
+    from hydro.results import atomic_outputs, write_results
     from hydro.scenario import load_scenario, parse_set
 
     started = time.perf_counter()
@@ -200,11 +228,11 @@ def _compare(args) -> int:
             raise ScenarioError([Problem("<command line>", "--qosh-tepa", args.qosh_tepa, "comma-separated numbers in km3/yr, e.g. 0,6")]) from None
     else:
         levels = scenario.compare_qosh_tepa_km3 or None
-    out = args.out if args.out is not None else Path("out") / scenario.name
+    out = check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
     ds, table = compare(args.run_file, rules, levels, overrides)
     title = f"{scenario.title or scenario.name}: shortfall by rule" + (f" (natural inflow x {scenario.scale:g})" if scenario.scale != 1 else "")
-    with atomic_outputs(out) as tmp:
-        write_netcdf(ds, tmp("compare.nc"))
+    with atomic_outputs(out, command_line(args)) as tmp:
+        write_results(ds, tmp("compare.nc"))
         table.round(4).to_csv(tmp("compare.csv"), index=False)
         charts.save(charts.comparison_figure(table, title), tmp("compare.png"))
     elapsed = time.perf_counter() - started
@@ -234,7 +262,7 @@ def _sweep(args) -> int:
     if not specs:
         raise ScenarioError([Problem("<command line>", "--vary", "<missing>", "KEY=SPEC, e.g. --vary qosh_tepa.withdrawal_km3=0:12:1 (or sweep.vary in the run file)")])
     varies = [parse_vary(v) for v in specs]
-    out = args.out if args.out is not None else Path("out") / scenario.name
+    out = check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
     if args.workers is not None and args.workers < 0:
         raise ScenarioError([Problem("<command line>", "--workers", args.workers, "a number of worker processes >= 0")])
     run_sweep(args.run_file, varies, out, overrides, args.scheduler, args.workers, args.detail, args.fresh)
@@ -254,51 +282,52 @@ def _report(args) -> int:
     from hydro.errors import Problem, ScenarioError
     from hydro.report import write_report
 
-    folder = args.folder
+    folder = Path(args.folder)
     if not any((folder / f).exists() for f in ("results.nc", "sweep.json", "compare.csv")):
         raise ScenarioError([Problem(str(folder), "<folder>", "<no results.nc, sweep.json or compare.csv>", "a folder written by hydro run, sweep or compare")])
+    if args.out is not None and str(args.out).strip() == "":
+        raise ScenarioError([Problem("<command line>", "--out", "<empty>", "an HTML file, e.g. --out report.html")])
     out = write_report(folder, args.out)
     print(f"wrote {out}")
     return 0
 
 
 def _chart(args) -> int:
-    import xarray as xr
-
     from hydro import charts
-    from hydro.basin import load_basin
     from hydro.errors import Problem, ScenarioError
-    from hydro.network import compile_network
+    from hydro.results import atomic_file, open_results, saved_network
 
-    out = args.out if args.out is not None else (args.results if args.results.is_dir() else args.results.parent) / f"{args.kind}.png"
+    results = Path(args.results)
+    if args.out is not None and str(args.out).strip() == "":
+        raise ScenarioError([Problem("<command line>", "--out", "<empty>", "a .png or .svg file")])
+    out = Path(args.out) if args.out is not None else (results if results.is_dir() else results.parent) / f"{args.kind}.png"
     fmt = out.suffix.lstrip(".").lower() or "png"
     if fmt not in ("png", "svg"):
         raise ScenarioError([Problem("<command line>", "--out", str(out), "a .png or .svg file")])
+    if out.resolve() == results.resolve() or out.is_dir():
+        raise ScenarioError([Problem("<command line>", "--out", str(out), "a new .png or .svg file (not the results or a folder)")])
     if args.kind == "withdrawal":
         from hydro.sweep import open_sweep
 
         fig, ax = charts.plt.subplots(figsize=(8.3, 4.5), constrained_layout=True)
-        charts.shortfall_vs_withdrawal(open_sweep(args.results).load(), ax=ax)
+        charts.shortfall_vs_withdrawal(open_sweep(results).load(), ax=ax)
     else:
-        if not args.results.is_file():
-            raise ScenarioError([Problem("<command line>", "results", str(args.results), "a results.nc written by hydro run")])
-        with xr.open_dataset(args.results) as ds:
-            ds = ds.load()
-        network = compile_network(load_basin(ds.attrs["basin"]))
+        if results.is_dir():
+            results = results / "results.nc"
+        ds = open_results(results, lazy=True)
         if args.kind == "shortfall":
             fig = charts.shortfall_figure(ds, ds.attrs.get("title", ""))
         else:
+            network = saved_network(ds)
             fig, ax = charts.plt.subplots(figsize=(8.3, 6.0 if args.kind == "map" else 4.5), constrained_layout=True)
             draw = {
                 "heatmap": lambda: charts.shortfall_heatmap(ds, ax=ax),
                 "exceedance": lambda: charts.shortfall_exceedance(ds, ax=ax),
-                "map": lambda: charts.basin_map(ds, ax=ax, downstream=charts.network_edges(network)),
+                "map": lambda: charts.basin_map(ds, ax=ax, downstream=charts.network_edges(network), returns=charts.return_edges(network)),
                 "storage": lambda: charts.reservoir_storage(ds, ax=ax, bounds=charts.reservoir_bounds(network)),
                 "delta": lambda: charts.delta_inflow(ds, ax=ax),
             }[args.kind]
             draw()
-    from hydro.results import atomic_file
-
     with atomic_file(out) as tmp:
         charts.save(fig, tmp, fmt)
     print(f"wrote {out}")
@@ -306,47 +335,58 @@ def _chart(args) -> int:
 
 
 def _leverage(args) -> int:
-    import xarray as xr
-
     from hydro import charts, leverage
-    from hydro.basin import load_basin
     from hydro.errors import Problem, ScenarioError
-    from hydro.network import compile_network
-    from hydro.results import atomic_outputs
+    from hydro.results import atomic_outputs, check_outputs, open_results, saved_network
 
-    folder = args.folder
+    folder = Path(args.folder)
+    if args.samples < 1:
+        raise ScenarioError([Problem("<command line>", "--samples", args.samples, "a number of sensitivity samples >= 1")])
+
+    def data_of(attrs: dict):
+        if args.data is not None:
+            return leverage.load_leverage(args.data)
+        text = str(attrs.get("leverage_toml", ""))
+        if not text:
+            raise ScenarioError([Problem(str(folder), "attrs.leverage_toml", "<missing>", "the leverage indicators stored with the results, or --data FILE")])
+        return leverage.load_leverage(Path(str(attrs.get("basin", "<basin>"))) / "leverage.toml (as stored in the results)", text)
+
     if (folder / "sweep.json").exists():
         from hydro.sweep import open_sweep
 
         sweep = open_sweep(folder)
         if "qosh_tepa.withdrawal_km3" not in sweep.dims:
             raise ScenarioError([Problem(str(folder), "sweep", "<no qosh_tepa.withdrawal_km3 dimension>", "a sweep that varies the Qosh Tepa withdrawal")])
+        rule = None
         if "rule" in sweep.dims:
-            rule = args.rule or str(sweep.rule.values[0])
+            held = [str(r) for r in sweep.rule.values]
+            rule = args.rule or held[0]
+            if rule not in held:
+                raise ScenarioError([Problem("<command line>", "--rule", rule, f"one of the sweep's rules {held}")])
             sweep = sweep.sel(rule=rule)
-        basin_path = sweep.attrs["basin"]
-        data = leverage.load_leverage(args.data or Path(basin_path) / "leverage.toml")
-        network = compile_network(load_basin(basin_path))
-        result = leverage.from_sweep(data, sweep, network, args.withdrawal, args.samples, args.seed)
+        elif args.rule is not None and args.rule != sweep.attrs.get("rule"):
+            raise ScenarioError([Problem("<command line>", "--rule", args.rule, f"the sweep's only rule {sweep.attrs.get('rule')!r}")])
+        rule = rule or str(sweep.attrs.get("rule", "?"))
+        data = data_of(sweep.attrs)
+        result = leverage.from_sweep(data, sweep, saved_network(sweep), args.withdrawal, args.samples, args.seed)
     elif (folder / "results.nc").exists():
         from hydro.report import counterparts
 
-        with xr.open_dataset(folder / "results.nc") as ds:
-            ds = ds.load()
-        basin_path = ds.attrs["basin"]
-        data = leverage.load_leverage(args.data or Path(basin_path) / "leverage.toml")
-        network = compile_network(load_basin(basin_path))
-        others = counterparts(ds)
-        result = leverage.from_runs(data, ds, others["without"], network, args.samples, args.seed, others.get("dry"), others.get("dry_without"))
+        check_outputs(folder, ("results.nc",))
+        ds = open_results(folder / "results.nc", lazy=True)
+        rule = str(ds.attrs.get("rule", "?"))
+        data = data_of(ds.attrs)
+        others = counterparts(folder / "results.nc", ds, lazy=True)
+        result = leverage.from_runs(data, ds, others["without"], saved_network(ds), args.samples, args.seed, others.get("dry"), others.get("dry_without"))
     else:
         raise ScenarioError([Problem(str(folder), "<folder>", "<no sweep.json or results.nc>", "a folder written by hydro sweep or hydro run")])
-    out = args.out or folder
+    out = check_out(args.out) if args.out is not None else folder
     table = leverage.to_csv_table(result)
-    with atomic_outputs(out) as tmp:
+    with atomic_outputs(out, command_line(args), replace=False) as tmp:
         table.round(4).to_csv(tmp("leverage.csv"))
-        charts.save(charts.leverage_figure(result, "Afghanistan's leverage over the Central Asian states"), tmp("leverage.png"))
+        charts.save(charts.leverage_figure(result, f"Afghanistan's leverage over the Central Asian states (rule {rule})"), tmp("leverage.png"))
     cols = ["water", "connectivity", "security", "counter", "score", "rank"]
-    print(f"Leverage at Qosh Tepa {result.withdrawal_km3:g} km3/yr (dimensions 0-1; score = weighted exposure - counter-leverage):")
+    print(f"Leverage at Qosh Tepa {result.withdrawal_km3:g} km3/yr, rule {rule} (dimensions 0-1; score = weighted exposure - counter-leverage):")
     print(result.table[cols].round(3).to_string())
     print("\nShare of samples in which each state holds each rank (weights and indicators sampled):")
     print(result.ranks.round(2).to_string())
@@ -372,16 +412,17 @@ def _check(args) -> int:
 def _rerun(args) -> int:
     from hydro.errors import MassBalanceError
     from hydro.integrity import rerun
-    from hydro.results import atomic_outputs, write_netcdf
+    from hydro.results import atomic_outputs, write_results
 
-    new, differ = rerun(args.results)
-    if args.out is not None:
-        with atomic_outputs(args.out) as tmp:
-            write_netcdf(new, tmp("results.nc"))
+    out = check_out(args.out, inputs=[args.results], outputs=("results.nc",)) if args.out is not None else None
+    new, others, differ = rerun(args.results)
     if differ:
-        raise MassBalanceError(f"{args.results}: re-run gives different data for {differ}")
+        raise MassBalanceError(f"{args.results}: re-run gives different data for {differ}; nothing was written")
+    if out is not None:
+        with atomic_outputs(out, command_line(args)) as tmp:
+            write_results(new, tmp("results.nc"), others)
     print(f"{args.results}: re-run reproduces every variable exactly ({len(new.data_vars)} variables)"
-          + (f"; wrote {args.out / 'results.nc'}" if args.out is not None else ""))
+          + (f"; wrote {out / 'results.nc'}" if out is not None else ""))
     return 0
 
 

@@ -90,13 +90,17 @@ def _value(raw, key: str, sources: dict, problems: Collector) -> Value | None:
     return Value(float(v), lo, hi, str(src), str(raw.get("justification", "")))
 
 
-def load_leverage(path: str | Path) -> LeverageData:
-    """Read and check a leverage data file; every problem is reported at once in a :class:`LeverageError`."""
+def load_leverage(path: str | Path, text: str | None = None) -> LeverageData:
+    """Read and check a leverage data file (or its `text`, as stored in a results file, `path` naming where it
+    came from); every problem is reported at once in a :class:`LeverageError`."""
     path = Path(path)
     problems = Collector(path)
     try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
+        if text is not None:
+            doc = tomllib.loads(text)
+        else:
+            with open(path, "rb") as fh:
+                doc = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         problems.add("<file>", str(err), "a readable TOML leverage file")
         raise LeverageError(problems.problems) from err

@@ -105,6 +105,11 @@ class Network:
                 return k
         return None
 
+    def storage_bounds(self) -> dict[str, tuple[float, float]]:
+        """{reservoir: (dead storage, capacity)} in hm3 for every reservoir of the basin, switched on or off."""
+        return {n: (float(self.basin.nodes[n].figure("dead_storage", 0.0) or 0.0), float(self.basin.nodes[n].figure("capacity")))
+                for n, k in zip(self.names, self.kind_name) if k == "reservoir"}
+
 
 def topological_order(basin: Basin) -> list[str]:
     """Node names ordered so that each node comes after every node upstream of it (Kahn's algorithm, stable)."""

@@ -42,19 +42,25 @@ def _table(df: pd.DataFrame, digits: int = 2, index: bool = True) -> str:
     return df.round(digits).to_html(index=index, border=0, classes="t", na_rep="-", escape=True)
 
 
-def counterparts(ds: xr.Dataset) -> dict[str, xr.Dataset]:
-    """The same scenario re-run from its provenance: without Qosh Tepa, and (when the run has no dry year) in a dry
-    year (90 % exceedance) with and without. Keys: 'without', 'dry', 'dry_without'."""
-    from hydro.run import run_scenario
-    from hydro.scenario import scenario_from_dict
+def counterparts(path: str | Path, ds: xr.Dataset | None = None, lazy: bool = False) -> dict[str, xr.Dataset]:
+    """The counterpart runs stored with the results file `path` (made when the run was made, never re-simulated):
+    'without' (no Qosh Tepa; the run itself when it withdraws nothing), and when the run has no dry water year
+    'dry' and 'dry_without' (a 90 %-exceedance year at Kerki, with and without)."""
+    from hydro.results import open_counterparts, open_results
 
-    doc = json.loads(ds.attrs["run_config_json"])
-    path = Path(ds.attrs["run_file"]) if ds.attrs.get("run_file") else None
-    out = {"without": run_scenario(scenario_from_dict(doc, path, [("qosh_tepa.withdrawal_km3", 0.0)]))}
-    if not (ds.year_type == "dry").any():
-        dry = [("hydrology.kind", "year_type"), ("hydrology.year", "dry"), ("hydrology.members", 1)]
-        out["dry"] = run_scenario(scenario_from_dict(doc, path, dry))
-        out["dry_without"] = run_scenario(scenario_from_dict(doc, path, [*dry, ("qosh_tepa.withdrawal_km3", 0.0)]))
+    ds = ds if ds is not None else open_results(path, lazy)
+    stored = open_counterparts(path, lazy)
+    names = {"without_qosh_tepa": "without", "dry_year": "dry", "dry_year_without_qosh_tepa": "dry_without"}
+    out = {names[k]: v for k, v in stored.items() if k in names}
+    if "without" not in out and float(ds.attrs.get("qosh_tepa_withdrawal_km3", 0.0)) == 0.0:
+        out["without"] = ds
+    if "dry" in out and "dry_without" not in out and float(ds.attrs.get("qosh_tepa_withdrawal_km3", 0.0)) == 0.0:
+        out["dry_without"] = out["dry"]
+    if "without" not in out:
+        from hydro.errors import Problem, ScenarioError
+
+        raise ScenarioError([Problem(str(path), "group counterparts/without_qosh_tepa", "<missing>",
+                                     "the run without Qosh Tepa stored with the results (rerun hydro run)")])
     return out
 
 
@@ -82,26 +88,17 @@ def key_numbers(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
-def _assumptions(basin_path: str) -> pd.DataFrame:
-    from hydro.basin import load_basin
-
-    basin = load_basin(basin_path)
-    rows = []
-    for key, fig in basin.figures():
-        src = basin.sources.get(fig.source, {})
-        rows.append({"figure": key, "value": fig.text, "confidence": fig.confidence,
-                     "source": f"{fig.source}: {src.get('title', '')} ({src.get('url', '')})", "note": fig.note})
-    return pd.DataFrame(rows)
+def _assumptions(ds: xr.Dataset) -> pd.DataFrame:
+    """The basin's sourced figures, as the results file carries them."""
+    return pd.DataFrame(json.loads(ds.attrs.get("assumptions_json", "[]")))
 
 
-def _run_section(ds: xr.Dataset) -> tuple[str, str]:
-    """(key numbers HTML, body HTML) for a run's results."""
-    from hydro.basin import load_basin
-    from hydro.network import compile_network
+def _run_section(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> tuple[str, str]:
+    """(key numbers HTML, body HTML) for a run's results and its counterpart runs."""
+    from hydro.results import saved_network
 
-    others = counterparts(ds)
     numbers = key_numbers(ds, others)
-    network = compile_network(load_basin(ds.attrs["basin"]))
+    network = saved_network(ds)
     images = [
         ("Shortfall by month and by year", _png(charts.shortfall_figure(ds, ds.attrs.get("title", "")))),
         ("Where: shortfall by province and month", _ax_png(charts.shortfall_heatmap, ds)),
@@ -221,18 +218,21 @@ def build_report(folder: str | Path) -> str:
     title = "Amu Darya allocation model report"
     run_path = folder / "results.nc"
     if run_path.exists():
-        with xr.open_dataset(run_path) as ds:
-            ds = ds.load()
+        from hydro.results import check_outputs, open_results
+
+        check_outputs(folder, ("results.nc",))
+        ds = open_results(run_path, lazy=True)
+        others = counterparts(run_path, ds, lazy=True)
         title = ds.attrs.get("title", title)
         members = ds.sizes["member"]
         question = (f"If Afghanistan's Qosh Tepa canal withdraws <b>{ds.attrs.get('qosh_tepa_withdrawal_km3', '?'):g} km³/yr</b>, "
                     f"under the allocation rule <b>{html.escape(ds.attrs.get('rule', '?'))}</b>, in "
                     f"<b>{html.escape(_years_in_words(ds))}</b> ({members} member{'s' if members != 1 else ''} x "
                     f"{ds.sizes['time'] // 12} years), how much water do Uzbekistan and Turkmenistan lose, where and when?")
-        numbers, body = _run_section(ds)
+        numbers, body = _run_section(ds, others)
         body += "<h2>Assumptions and sources</h2><p>Every number of the basin, with its source and confidence (H official or two sources; M one source; L derived or disputed; U unsourced).</p>"
-        body += _table(_assumptions(ds.attrs["basin"]), index=False)
-        prov = {k: v for k, v in ds.attrs.items() if k not in ("run_file_text", "run_config_json")}
+        body += _table(_assumptions(ds), index=False)
+        prov = {k: v for k, v in ds.attrs.items() if k not in ("run_file_text", "run_config_json", "network_json", "assumptions_json", "leverage_toml", "references")}
         provenance = "<h2>Provenance</h2>" + _table(pd.DataFrame({"value": {k: str(v) for k, v in prov.items()}}))
         provenance += f"<h3>Run file</h3><pre>{html.escape(ds.attrs.get('run_file_text', ''))}</pre>"
     else:
@@ -273,10 +273,17 @@ def _years_in_words(ds: xr.Dataset) -> str:
 
 
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
-    """Write the report of `folder` (default: folder/report.html) under a temporary name, then rename it."""
+    """Write the report of `folder` (default: folder/report.html, added to the folder's outputs manifest) under a
+    temporary name, then rename it."""
+    from hydro.results import MANIFEST, atomic_outputs
+
     folder = Path(folder)
-    out = Path(out) if out is not None else folder / "report.html"
     text = build_report(folder)
+    if out is None or (Path(out).parent.resolve() == folder.resolve() and (folder / MANIFEST).exists()):
+        name = Path(out).name if out is not None else "report.html"
+        with atomic_outputs(folder, f"hydro report {folder}", replace=False) as tmp:
+            tmp(name).write_text(text, encoding="utf-8")
+        return folder / name
     with atomic_file(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    return out
+    return Path(out)

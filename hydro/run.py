@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,12 +91,25 @@ def _dataset(scenario: Scenario, inputs: Inputs, arrays: dict, members: slice | 
 def run_scenario(scenario: Scenario, keep: tuple[str, ...] | None = None) -> xr.Dataset:
     """Simulate `scenario` and return its results Dataset (mass balance checked every month); `keep` limits the
     variables held (all by default)."""
+    return _run(scenario, keep)[1]
+
+
+def _run(scenario: Scenario, keep: tuple[str, ...] | None = None) -> tuple[Inputs, xr.Dataset]:
     inputs = prepare(scenario)
     arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep)
-    return _dataset(scenario, inputs, arrays)
+    return inputs, _dataset(scenario, inputs, arrays)
 
 
 BLOCK_BYTES = 1.5e9  # results of one block of members held in memory at a time by run_to_file
+
+# counterpart runs a report and leverage compare a run against: name -> run-file overrides
+WITHOUT_QOSH_TEPA = [("qosh_tepa.withdrawal_km3", 0.0)]
+DRY_YEAR = [("hydrology.kind", "year_type"), ("hydrology.year", "dry"), ("hydrology.members", 1)]
+COUNTERPARTS = {
+    "without_qosh_tepa": WITHOUT_QOSH_TEPA,
+    "dry_year": DRY_YEAR,
+    "dry_year_without_qosh_tepa": [*DRY_YEAR, *WITHOUT_QOSH_TEPA],
+}
 
 
 def block_members(scenario: Scenario, nodes: int) -> int:
@@ -103,35 +117,153 @@ def block_members(scenario: Scenario, nodes: int) -> int:
     return max(1, int(BLOCK_BYTES // (13 * 8 * scenario.axis.months * nodes)))
 
 
+def needed_counterparts(scenario: Scenario, has_dry_years: bool) -> dict[str, list]:
+    """The counterpart runs `scenario` needs: without Qosh Tepa (unless it withdraws nothing already), and a dry
+    year (90 % exceedance at Kerki) with and without when the run itself has no dry water year."""
+    out = {}
+    if scenario.qosh_tepa.withdrawal_km3 > 0:
+        out["without_qosh_tepa"] = COUNTERPARTS["without_qosh_tepa"]
+    if not has_dry_years:
+        out["dry_year"] = COUNTERPARTS["dry_year"]
+        if scenario.qosh_tepa.withdrawal_km3 > 0:
+            out["dry_year_without_qosh_tepa"] = COUNTERPARTS["dry_year_without_qosh_tepa"]
+    return out
+
+
+def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | None = None, members: slice | None = None) -> xr.Dataset:
+    """One counterpart run of `scenario` (its run document with `overrides`), keeping what reports need
+    (:data:`hydro.variables.COUNTERPART`) at offtakes and terminals. When the overrides leave the hydrology alone,
+    the inflows of `base` (the run's own inputs) are reused, so the members are paired; `members` limits it to a
+    block of them."""
+    from dataclasses import replace
+
+    from hydro.scenario import scenario_from_dict
+    from hydro.variables import COUNTERPART
+
+    other = scenario_from_dict(scenario.doc, scenario.path, overrides)
+    other.basin_path, other.series_path = scenario.basin_path, other.series_path or scenario.series_path
+    rule = make_rule(other.rule, str(other.path or "<run>"), other.allocation)
+    if base is not None and not any(k.startswith("hydrology.") for k, _ in overrides):
+        inputs = replace(base, demands=build_demands(base.network, other.axis, other.qosh_tepa), rule=rule)
+    else:
+        inputs = prepare(other)
+    inflows = inputs.inflows if members is None else inputs.inflows[members]
+    arrays = simulate(inputs.network, inflows, inputs.demands, other.axis, inputs.rule, keep=COUNTERPART)
+    ds = _dataset(other, inputs, arrays, members)
+    ds = ds.isel(node=np.flatnonzero(np.isin(ds.kind.values, ("offtake", "terminal"))))
+    ds.attrs = {"title": f"{ds.attrs.get('title', '')}: counterpart {name}", "counterpart": name,
+                "overrides_json": json.dumps(overrides), "rule": other.rule, "package_version": ds.attrs["package_version"],
+                "qosh_tepa_withdrawal_km3": float(other.qosh_tepa.withdrawal_km3), "hydrology": other.hydrology_kind,
+                "mass_balance_max_rel": ds.attrs["mass_balance_max_rel"]}
+    return ds
+
+
+def estimate_bytes(scenario: Scenario, nodes: int) -> dict[str, float]:
+    """Memory a run will need (bytes): inflows and year types of every member, and the results of one block
+    (every member when it is not streamed)."""
+    members, months = scenario.members, scenario.axis.months
+    per_member = 13 * 8 * months * nodes
+    block = min(members, block_members(scenario, nodes))
+    return {"inputs": members * months * (8 * 7 + 8 + 8), "block": block * per_member * 1.6, "streamed": members > block}
+
+
+def check_memory(scenario: Scenario, nodes: int, available: float | None = None) -> None:
+    """Refuse a run whose inputs alone would not fit in memory, with the figure (ScenarioError)."""
+    from hydro.errors import Problem, ScenarioError
+
+    need = estimate_bytes(scenario, nodes)
+    total = need["inputs"] + need["block"]
+    available = available if available is not None else _available_memory()
+    if available and total > 0.8 * available:
+        raise ScenarioError([Problem(str(scenario.path or "<run>"), "hydrology.members", scenario.members,
+                                     f"a run that fits in memory: {scenario.members:,} members x {scenario.axis.months} months need about "
+                                     f"{total / 2**30:.1f} GiB, {available / 2**30:.1f} GiB are available (fewer members, or split it into a sweep over hydrology.seed)")])
+
+
+def _available_memory() -> float | None:
+    """Bytes this process may still allocate: the smaller of free memory and an address-space limit."""
+    import resource
+
+    free = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in fh}
+        free = float(info.get("MemAvailable", 0)) or None
+    except (OSError, ValueError, IndexError):
+        pass
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        free = min(free, float(soft)) if free else float(soft)
+    return free
+
+
+def run_with_counterparts(scenario: Scenario) -> tuple[xr.Dataset, dict[str, xr.Dataset]]:
+    """Simulate `scenario` and the counterpart runs its report needs (:func:`needed_counterparts`)."""
+    inputs, ds = _run(scenario)
+    has_dry = bool((ds.year_type == "dry").any())
+    others = {name: counterpart(scenario, ov, name, inputs) for name, ov in needed_counterparts(scenario, has_dry).items()}
+    return ds, others
+
+
 def run_to_file(scenario: Scenario, path) -> None:
-    """Simulate `scenario` block of members by block and append each block to the netCDF file `path`, so that a
-    run larger than memory (10,000 members x 100 years) streams to disk. Each block starts its rule afresh
-    (members are independent; a rule's random forecast errors repeat from block to block)."""
+    """Simulate `scenario` block of members by block and append each block to the netCDF file `path` (CF layout,
+    member the unlimited dimension), with its counterpart runs block by block too, so that a run larger than
+    memory (10,000 members x 100 years) streams to disk. Each block starts its rule afresh (members are
+    independent; a rule's random forecast errors repeat from block to block)."""
     import netCDF4
+
+    from hydro.results import (
+        COUNTERPART_GROUP,
+        to_cf,
+        with_relative_paths,
+        write_counterpart,
+        write_results,
+    )
 
     inputs = prepare(scenario)
     members = inputs.inflows.shape[0]
     step = block_members(scenario, inputs.network.n)
+    has_dry = bool((inputs.year_type == "dry").any())
+    wanted = needed_counterparts(scenario, has_dry)
     for m0 in range(0, members, step):
         m1 = min(members, m0 + step)
         rule = make_rule(scenario.rule, str(scenario.path or "<run>"), scenario.allocation)
         arrays = simulate(inputs.network, inputs.inflows[m0:m1], inputs.demands, scenario.axis, rule)
         ds = _dataset(scenario, inputs, arrays, slice(m0, m1))
+        blocks = {name: counterpart(scenario, ov, name, inputs, slice(m0, m1)) for name, ov in wanted.items() if "dry_year" not in name}
         if m0 == 0:
-            chunk = min(step, 64)
-            encoding = {v: {"zlib": True, "complevel": 1, **({"chunksizes": (chunk, *ds[v].shape[1:])} if ds[v].dims[:1] == ("member",) else {})}
-                        for v in ds.data_vars}
             ds.attrs["mass_balance_max_rel"] = np.nan  # filled in at the end, over every block
-            ds.to_netcdf(path, engine="netcdf4", encoding=encoding, unlimited_dims=["member"])
+            write_results(ds, path, complevel=1, unlimited_member=True, member_chunk=min(step, 64))
+            for name, other in blocks.items():
+                write_counterpart(other, path, name, complevel=1)
+            for name, ov in wanted.items():  # one-member dry years: whole
+                if "dry_year" in name:
+                    write_counterpart(counterpart(scenario, ov, name), path, name)
             worst = dict(arrays["balance"])
             continue
         worst = {k: max(worst[k], arrays["balance"][k]) for k in worst}
         with netCDF4.Dataset(path, "a") as nc:
-            nc["member"][m0:m1] = ds.member.values
-            for name in [*ds.data_vars, "year_type", "exceedance"]:
-                da = ds[name]
-                if da.dims[:1] == ("member",):
-                    nc[name][m0:m1, ...] = da.values
+            for group, block in [(nc, to_cf(with_relative_paths(ds, path)))] + [(nc[COUNTERPART_GROUP][n], to_cf(b)) for n, b in blocks.items()]:
+                group["member"][m0:m1] = block.member.values
+                for name, da in block.variables.items():
+                    if "member" in da.dims and name != "member":
+                        index = tuple(slice(m0, m1) if d == "member" else slice(None) for d in da.dims)
+                        group[name][index] = da.values
     with netCDF4.Dataset(path, "a") as nc:
         nc.setncattr("mass_balance_max_abs_hm3", worst["max_abs_hm3"])
         nc.setncattr("mass_balance_max_rel", worst["max_rel"])
+
+
+def write_run(scenario: Scenario, path) -> bool:
+    """Simulate `scenario` with its counterpart runs into the results file `path` (CF netCDF); a run larger than
+    memory streams block by block. Returns True when it was streamed (read it back lazily)."""
+    nodes = len(load_basin(scenario.basin_path).nodes)
+    check_memory(scenario, nodes)
+    if scenario.members > block_members(scenario, nodes):
+        run_to_file(scenario, path)
+        return True
+    from hydro.results import write_results
+
+    ds, others = run_with_counterparts(scenario)
+    write_results(ds, path, others)
+    return False

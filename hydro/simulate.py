@@ -36,12 +36,10 @@ from hydro.balance import MonthBalance
 from hydro.demand import Demands
 from hydro.network import INFLOW, OFFTAKE, RESERVOIR, TERMINAL, Network
 from hydro.timeaxis import TimeAxis
+from hydro.variables import NAMES, ROUTED
 
-VARIABLES = (
-    "natural_inflow", "inflow", "flow", "demand", "withdrawal", "shortfall", "return_flow", "canal_loss",
-    "reach_loss", "evaporation", "storage", "spill", "requirement",
-)
-MONTH_VARIABLES = ("natural_inflow", "inflow", "flow", "withdrawal", "return_flow", "reach_loss", "evaporation", "storage", "spill")
+VARIABLES = NAMES  # every output variable (hydro.variables)
+MONTH_VARIABLES = ROUTED  # the ones the routing of a month fills
 
 
 @dataclass

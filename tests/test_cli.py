@@ -16,7 +16,8 @@ import xarray as xr
 import hydro
 from hydro.cli import main
 from hydro.errors import HydroError
-from hydro.results import LONG_NAMES, atomic_outputs
+from hydro.results import atomic_outputs, open_results
+from hydro.variables import BY_NAME
 from tests.conftest import AMU_DARYA, ROOT, RUNS
 
 VARIABLES = ("natural_inflow", "inflow", "flow", "demand", "withdrawal", "shortfall", "return_flow", "reach_loss",
@@ -70,14 +71,14 @@ def test_run_returns_0_and_writes_three_files(baseline_run):
 
 
 def test_results_nc_layout(baseline_run):
-    with xr.open_dataset(baseline_run["out"] / "results.nc") as ds:
+    with open_results(baseline_run["out"] / "results.nc") as ds:
         assert dict(ds.sizes) == {"member": 1, "time": 24, "node": 29}
         assert "qosh_tepa" in ds.node.values and "aral_sea" in ds.node.values
         for name in VARIABLES:
             da = ds[name]
             assert da.dims == ("member", "time", "node"), name
             assert da.attrs["units"] == "hm3", name
-            assert da.attrs["long_name"] == LONG_NAMES[name], name
+            assert da.attrs["long_name"] == BY_NAME[name].long_name, name
             assert np.all(np.isfinite(da.values)), name
         assert ds.time.values[0] == np.datetime64("2026-10-01")
         assert set(ds.state.values) >= {"AFG", "TJK", "UZB", "TKM"}
@@ -141,7 +142,7 @@ def test_rerun_replaces_the_outputs(tmp_path, capsys):
     capsys.readouterr()
     assert set(OUTPUTS) <= set(listing(out))
     assert temp_files(out) == []
-    with xr.open_dataset(out / "results.nc") as ds:
+    with open_results(out / "results.nc") as ds:
         assert float(ds.withdrawal.sel(node="qosh_tepa").sum()) == 0.0
 
 
@@ -332,7 +333,7 @@ def test_atomic_outputs_success(tmp_path):
         a.write_text("A", encoding="utf-8")
         b.write_text("B", encoding="utf-8")
         assert listing(folder) == sorted([a.name, b.name])  # nothing final before the end
-    assert listing(folder) == ["a.txt", "b.txt"]
+    assert listing(folder) == ["a.txt", "b.txt", "outputs.json"]  # the manifest, written last
     assert (folder / "a.txt").read_text(encoding="utf-8") == "A"
 
 

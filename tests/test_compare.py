@@ -49,7 +49,7 @@ def test_cli_compare_writes_its_three_files(tmp_path, capsys):
     code = main(["compare", str(RUNS / "rules_compare.toml"), "--rules", "upstream_first,proportional", "--qosh-tepa", "0,6",
                  "--set", "time.years=2", "--out", str(out)])
     assert code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["compare.csv", "compare.nc", "compare.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["compare.csv", "compare.nc", "compare.png", "outputs.json"]
     with xr.open_dataset(out / "compare.nc") as ds:
         assert ds.sizes["rule"] == 2 and ds.sizes["qosh_tepa_km3"] == 2
     text = capsys.readouterr().out
