@@ -163,6 +163,8 @@ def to_cf(ds: xr.Dataset) -> xr.Dataset:
         out["growing_season"].attrs.update(flag_values=np.array([0, 1], dtype=np.int8), flag_meanings="october_march april_september")
     if "member" in out.coords:
         out["member"].attrs.update(standard_name="realization", long_name="ensemble member", units="1")
+    if "qosh_tepa_km3" in out.coords:
+        out["qosh_tepa_km3"].attrs.update(long_name="annual withdrawal target of the Qosh Tepa canal", units="km3 yr-1")
     if "time" in out.coords:
         starts = out.time.values.astype("datetime64[M]")
         bounds = np.stack([starts, starts + 1], axis=1).astype("datetime64[D]").astype("datetime64[ns]")
@@ -221,8 +223,12 @@ def _char_encoding(ds: xr.Dataset) -> dict:
 def cf_encoding(ds: xr.Dataset, complevel: int = 4, float32: bool = False, member_chunk: int | None = None) -> dict:
     """netCDF encoding for a CF results Dataset: compressed data variables (float32 when asked), char strings."""
     enc = _char_encoding(ds)
+    for name in ds.coords:
+        if ds[name].dtype.kind == "f":  # coordinates carry no missing values (CF 2.5.1)
+            enc[name] = {**enc.get(name, {}), "_FillValue": None}
     for name, var in ds.data_vars.items():
-        e = {"zlib": complevel > 0, "complevel": complevel} if complevel > 0 else {}
+        e = {"zlib": True, "complevel": complevel} if complevel > 0 else {}
+        e["fletcher32"] = True  # a checksum per chunk: a flipped bit is found on reading, not used
         if float32 and var.dtype.kind == "f" and "time" in var.dims and "node" in var.dims:
             e["dtype"] = "float32"
         if member_chunk and "member" in var.dims:
