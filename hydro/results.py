@@ -43,6 +43,7 @@ YEAR_TYPES = ("dry", "normal", "wet")
 NEEDED_ATTRS = ("package_version", "basin_sha256", "run_config_json", "network_json")
 COUNTERPART_GROUP = "counterparts"
 MANIFEST = "outputs.json"
+TIME_CHUNK = 120  # months per chunk on disk (time is the record dimension, as CDO and NCO expect)
 HASHED_BYTES = 1 << 30  # files up to 1 GiB get a sha256 in the manifest; larger ones their size only
 
 
@@ -231,8 +232,9 @@ def cf_encoding(ds: xr.Dataset, complevel: int = 4, float32: bool = False, membe
         e["fletcher32"] = True  # a checksum per chunk: a flipped bit is found on reading, not used
         if float32 and var.dtype.kind == "f" and "time" in var.dims and "node" in var.dims:
             e["dtype"] = "float32"
-        if member_chunk and "member" in var.dims:
-            e["chunksizes"] = tuple(min(member_chunk, var.sizes[d]) if d == "member" else var.sizes[d] for d in var.dims)
+        if "time" in var.dims:  # time is the record (unlimited) dimension: chunk it explicitly
+            size = {"time": TIME_CHUNK, "member": member_chunk or 64}
+            e["chunksizes"] = tuple(max(1, min(size.get(d, var.sizes[d]), var.sizes[d])) for d in var.dims)
         enc[name] = {**enc.get(name, {}), **e}
     return enc
 
@@ -262,7 +264,7 @@ def write_results(ds: xr.Dataset, path: str | Path, counterparts: dict[str, xr.D
     ``counterparts/<name>``."""
     cf = to_cf(with_relative_paths(ds, path))
     cf.to_netcdf(path, engine="netcdf4", encoding=cf_encoding(cf, complevel, float32, member_chunk),
-                 unlimited_dims=["member"] if unlimited_member else None)
+                 unlimited_dims=["time", "member"] if unlimited_member else ["time"])
     for name, other in (counterparts or {}).items():
         write_counterpart(other, path, name)
 
