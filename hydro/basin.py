@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hydro.errors import BasinError, Collector, did_you_mean
+from hydro.errors import TOO_DEEP, BasinError, Collector, did_you_mean, too_deep
 from hydro.units import UnitError, parse_quantity
 
 FORMAT_VERSION = 1
@@ -218,11 +218,17 @@ def load_basin(path: str | Path) -> Basin:
 
 
 def _read_toml(path: Path, problems: Collector) -> dict | None:
+    """The TOML document at `path`, or None with a problem naming the file (bad TOML, encoding, nesting, I/O)."""
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            doc = tomllib.load(fh)
+        if not too_deep(doc):
+            return doc
+        problems.add("<toml>", "<nested too deeply>", TOO_DEEP, file=path)
     except tomllib.TOMLDecodeError as err:
         problems.add("<toml>", str(err), "valid TOML", file=path)
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        problems.add("<toml>", "<nested too deeply>", TOO_DEEP, file=path)
     except UnicodeDecodeError as err:
         problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the file as UTF-8)", file=path)
     except OSError as err:
@@ -520,7 +526,11 @@ def _load_reaches(raw_reaches, nodes, sources, problems: Collector) -> list[Reac
 
 
 def _check_graph(nodes: dict[str, Node], reaches: list[Reach], problems: Collector) -> None:
-    """One downstream reach per non-terminal node, none from terminals, no cycles, every node drains to a terminal."""
+    """One downstream reach per non-terminal node, none from terminals, no cycles, every node drains to a terminal.
+
+    Linear in nodes + reaches, without recursion: the river is walked upstream from each terminal once (an
+    iterative depth-first search numbering entry and exit), so that a node left unvisited is on or above a cycle,
+    and "is B downstream of A" is one comparison of their numbers."""
     down: dict[str, list[str]] = {n: [] for n in nodes}
     up: dict[str, list[str]] = {n: [] for n in nodes}
     for r in reaches:
@@ -540,17 +550,41 @@ def _check_graph(nodes: dict[str, Node], reaches: list[Reach], problems: Collect
             problems.add(f"node {name!r}", "no reach into it", "at least one upstream reach (or make it an inflow node)")
     if problems:
         return
-    # follow each node downstream; a cycle never reaches a terminal
+    enter: dict[str, int] = {}
+    leave: dict[str, int] = {}
+    clock = 0
+    for root in (n for n, nd in nodes.items() if nd.kind == "terminal"):
+        enter[root] = clock
+        clock += 1
+        stack = [(root, iter(up[root]))]
+        while stack:
+            name, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                leave[name] = clock
+                clock += 1
+            elif child not in enter:  # every node has one reach down, so it is met once
+                enter[child] = clock
+                clock += 1
+                stack.append((child, iter(up[child])))
     for name in nodes:
-        seen = [name]
+        if name in enter:
+            continue
+        # never reached from a terminal: following the river down from here ends in a cycle
+        seen: dict[str, int] = {}
         cur = name
-        while nodes[cur].kind != "terminal":
+        while cur not in seen:
+            seen[cur] = len(seen)
             cur = down[cur][0]
-            if cur in seen:
-                cycle = seen[seen.index(cur):] + [cur]
-                problems.add("reach", " -> ".join(cycle), "no cycle: water must flow to a terminal")
-                return
-            seen.append(cur)
+        path = list(seen)
+        cycle = path[seen[cur]:] + [cur]
+        problems.add("reach", " -> ".join(cycle), "no cycle: water must flow to a terminal")
+        return
+
+    def downstream_of(a: str, b: str) -> bool:  # b lies on the river below a
+        return enter[b] < enter[a] and leave[a] < leave[b]
+
     returns = {n.name: n.settings["return_to"] for n in nodes.values() if n.kind == "offtake" and "return_to" in n.settings}
     for name, target in returns.items():
         if target not in nodes:
@@ -558,14 +592,9 @@ def _check_graph(nodes: dict[str, Node], reaches: list[Reach], problems: Collect
             continue
         if nodes[target].kind == "terminal":
             continue
-        cur, downstream = name, False
-        while nodes[cur].kind != "terminal":
-            cur = down[cur][0]
-            if cur == target:
-                downstream = True
-                break
-        if not downstream:
+        if not downstream_of(name, target):
             problems.add(f"node {name!r}.return_to", target, "a terminal or a node downstream of the offtake (return flow arrives in the same month)")
+    received = set(returns.values())
     for name, node in nodes.items():
-        if node.kind == "terminal" and not up[name] and name not in returns.values():
+        if node.kind == "terminal" and not up[name] and name not in received:
             problems.add(f"node {name!r}", "nothing flows into it", "a terminal reached by a reach or by a return flow")

@@ -1,0 +1,162 @@
+"""Bad basin, run and series inputs end in one clear problem line (file, key, found, expected), never in a
+traceback or a silently wrong number; and the basin graph checks stay linear in the number of nodes."""
+
+from __future__ import annotations
+
+import textwrap
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hydro.basin import load_basin
+from hydro.cli import main
+from hydro.errors import BasinError
+from hydro.network import compile_network, topological_order
+from hydro.scenario import load_scenario
+from tests.conftest import RUNS, node, reach, tiny_basin, write_basin
+
+FARM = {"demand": "0.5 km3/yr", "growing_share": 0.7}
+
+
+def one_error(capsys, command: str, *fragments: str) -> str:
+    """The single stderr line of a failed command, checked for `fragments`; nothing on stdout, no traceback."""
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"hydro {command}: error: "), err
+    assert "Traceback" not in err and out == ""
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def run_file(folder: Path, body: str, name: str = "run.toml", basin: str = "basin") -> Path:
+    """A run file in `folder` on the basin folder `basin` beside it: format_version, basin, then `body`."""
+    path = folder / name
+    path.write_text(f'format_version = 1\nbasin = "{basin}"\n' + textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------ 1. graph checks linear in nodes + reaches
+
+
+def chain(n: int) -> str:
+    """A basin body of `n` nodes in one chain: src (inflow) -> j0 ... j(n-4) (junctions) -> farm (offtake) -> sea."""
+    names = ["src", *[f"j{i}" for i in range(n - 3)], "farm", "sea"]
+    parts = [node("src", "inflow"), *(node(x, "junction") for x in names[1:-2]), node("farm", "offtake", **FARM), node("sea", "terminal")]
+    return "".join(parts) + "".join(reach(a, b) for a, b in pairwise(names))
+
+
+def test_10000_node_chain_validates_and_compiles(tmp_path, capsys):
+    folder = write_basin(tmp_path / "chain", chain(10_000))
+    basin = load_basin(folder)
+    network = compile_network(basin)
+    assert network.n == 10_000
+    assert network.names[0] == "src" and network.names[-1] == "sea"
+    assert list(network.downstream[:-1]) == list(range(1, 10_000)) and network.downstream[-1] == -1
+    assert len(network.upstream_of("sea")) == 9_999
+    assert main(["validate", str(folder)]) == 0
+    assert "10000 nodes" in capsys.readouterr().out
+
+
+def test_long_chain_cycle_and_bad_return_still_reported(tmp_path):
+    body = chain(3_000).replace('[[reach]]\nfrom = "j2996"\nto = "farm"\n', '[[reach]]\nfrom = "j2996"\nto = "j5"\n')
+    body += node("farm2", "offtake", **FARM, return_fraction=0.1, return_to="j0") + node("sea2", "terminal")
+    body = body.replace(node("farm", "offtake", **FARM), "").replace('[[reach]]\nfrom = "farm"\nto = "sea"\n', "")
+    folder = write_basin(tmp_path / "cycle", body + reach("src", "farm2") + reach("farm2", "sea"))
+    # src feeds both j0 and farm2: two reaches leave it
+    with pytest.raises(BasinError, match="node 'src': found \"2 reaches leaving it"):
+        load_basin(folder)
+    folder = write_basin(tmp_path / "cycle2", chain(3_000).replace('to = "farm"\n', 'to = "j5"\n', 1)
+                         .replace(node("farm", "offtake", **FARM), "").replace('[[reach]]\nfrom = "farm"\nto = "sea"\n', "")
+                         + node("top", "inflow") + node("farm", "offtake", **FARM, return_fraction=0.1, return_to="src") + reach("top", "farm") + reach("farm", "sea"))
+    with pytest.raises(BasinError) as info:
+        load_basin(folder)
+    assert [str(p) for p in info.value.problems] == [f"{folder / 'basin.toml'}: reach: found "
+                                                     f"'{' -> '.join(['j5', *(f'j{i}' for i in range(6, 2997)), 'j5'])}', expected no cycle: water must flow to a terminal"]
+
+
+def test_return_flow_upstream_in_a_long_chain_refused(tmp_path):
+    body = chain(2_000).replace(node("farm", "offtake", **FARM), node("farm", "offtake", **FARM, return_fraction=0.2, return_to="j10"))
+    with pytest.raises(BasinError) as info:
+        load_basin(write_basin(tmp_path / "b", body))
+    assert [p.key for p in info.value.problems] == ["node 'farm'.return_to"]
+    assert "a terminal or a node downstream of the offtake" in info.value.problems[0].expected
+    ok = chain(2_000).replace(node("j1990", "junction"), node("j1990", "offtake", **FARM, return_fraction=0.2, return_to="farm"))
+    basin = load_basin(write_basin(tmp_path / "ok", ok))
+    order = topological_order(basin)
+    assert order.index("j1990") < order.index("farm")
+
+
+# ------------------------------------------------------------------ 2. a basin with no offtake on its way to a terminal
+
+
+def test_basin_without_offtake_refused_by_run_file(tmp_path, capsys):
+    write_basin(tmp_path / "basin", node("src", "inflow") + node("sea", "terminal") + reach("src", "sea"))
+    run = run_file(tmp_path, '[time]\nstart = "2001-01"\nyears = 1\n')
+    assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{run}: basin: found <basin: no offtake node>, expected a basin with at least one offtake node")
+    assert not (tmp_path / "out").exists()
+    assert main(["validate", str(run)]) == 2
+    one_error(capsys, "validate", "no offtake node")
+
+
+def test_branch_without_offtake_runs(tmp_path, capsys):
+    """src -> farm -> sea and src2 -> sea2 (no offtake on that branch): sea2 receives src2's water, every month."""
+    write_basin(tmp_path / "basin", node("src", "inflow") + node("farm", "offtake", **FARM) + node("sea", "terminal")
+                + node("src2", "inflow", annual_flow="2 km3/yr") + node("sea2", "terminal")
+                + reach("src", "farm") + reach("farm", "sea") + reach("src2", "sea2"))
+    run = run_file(tmp_path, '[time]\nstart = "2001-01"\nyears = 1\n')
+    from hydro.run import run_scenario
+
+    ds = run_scenario(load_scenario(run))
+    natural = ds.natural_inflow.sel(node="src2").values
+    np.testing.assert_allclose(ds.inflow.sel(node="sea2").values, natural)
+    assert np.isclose(natural.sum(), 2000.0 * 365 / 365.25, rtol=1e-3)  # 2 km3/yr over a 365-day year
+    assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 0
+
+
+# ------------------------------------------------------------------ 3. TOML nested too deeply
+
+
+DEEP_ARRAY = "a = " + "[" * 100_000 + "]" * 100_000 + "\n"
+DEEP_DOTTED = "x" + ".y" * 5_000 + " = 1\n"
+
+
+@pytest.mark.parametrize("text", [DEEP_ARRAY, DEEP_DOTTED], ids=["array", "dotted"])
+def test_run_file_nested_too_deeply(tmp_path, capsys, text):
+    run = tmp_path / "deep.toml"
+    run.write_text(text, encoding="utf-8")
+    assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{run}: <toml>: found <nested too deeply>, expected a TOML file nested at most 50 levels deep")
+
+
+@pytest.mark.parametrize("text", [DEEP_ARRAY, DEEP_DOTTED.replace("x", "name")], ids=["array", "dotted"])
+def test_basin_file_nested_too_deeply(tmp_path, capsys, text):
+    folder = write_basin(tmp_path / "b", tiny_basin())
+    (folder / "basin.toml").write_text("format_version = 1\n" + text, encoding="utf-8")
+    assert main(["validate", str(folder)]) == 2
+    one_error(capsys, "validate", f"{folder / 'basin.toml'}: <toml>: found <nested too deeply>, expected a TOML file nested at most 50")
+    (folder / "basin.toml").write_text("format_version = 1\n" + tiny_basin(), encoding="utf-8")
+    (folder / "sources.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(BasinError, match="sources.toml: <toml>: found <nested too deeply>"):
+        load_basin(folder)
+
+
+def test_set_value_nested_too_deeply(tmp_path, capsys):
+    deep = "[" * 100_000
+    assert main(["run", str(RUNS / "baseline.toml"), "--set", f"time.years={deep}", "--out", str(tmp_path / "o")]) == 2
+    one_error(capsys, "run", "<command line>: --set time.years: found <nested too deeply>, expected a TOML value nested at most 50 levels deep")
+
+
+def test_leverage_file_nested_too_deeply(tmp_path):
+    from hydro.leverage import LeverageError, load_leverage
+
+    path = tmp_path / "leverage.toml"
+    for text in (DEEP_ARRAY, DEEP_DOTTED):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(LeverageError) as info:
+            load_leverage(path)
+        assert [str(p) for p in info.value.problems] == [f"{path}: <toml>: found <nested too deeply>, expected a TOML file nested at most 50 levels deep (arrays, tables and dotted keys)"]
