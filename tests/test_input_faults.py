@@ -74,8 +74,8 @@ def test_long_chain_cycle_and_bad_return_still_reported(tmp_path):
                          + node("top", "inflow") + node("farm", "offtake", **FARM, return_fraction=0.1, return_to="src") + reach("top", "farm") + reach("farm", "sea"))
     with pytest.raises(BasinError) as info:
         load_basin(folder)
-    assert [str(p) for p in info.value.problems] == [f"{folder / 'basin.toml'}: reach: found "
-                                                     f"'{' -> '.join(['j5', *(f'j{i}' for i in range(6, 2997)), 'j5'])}', expected no cycle: water must flow to a terminal"]
+    cycle = " -> ".join(["j5", *(f"j{i}" for i in range(6, 2997)), "j5"])
+    assert [str(p) for p in info.value.problems] == [f"{folder / 'basin.toml'}: reach: found {cycle!r}, expected no cycle: water must flow to a terminal"]
 
 
 def test_return_flow_upstream_in_a_long_chain_refused(tmp_path):
@@ -160,3 +160,37 @@ def test_leverage_file_nested_too_deeply(tmp_path):
         with pytest.raises(LeverageError) as info:
             load_leverage(path)
         assert [str(p) for p in info.value.problems] == [f"{path}: <toml>: found <nested too deeply>, expected a TOML file nested at most 50 levels deep (arrays, tables and dotted keys)"]
+
+
+# ------------------------------------------------------------------ 4. TeX-like text in a run's title
+
+
+TEX_TITLE = r"cost $x^{2 $ \frac"
+
+
+def test_tex_like_title_drawn_literally(tmp_path, capsys):
+    write_basin(tmp_path / "basin", tiny_basin())
+    run = run_file(tmp_path, 'title = "cost $x^{2 $ \\\\frac"\n[time]\nstart = "2001-01"\nyears = 2\n')
+    assert load_scenario(run).title == TEX_TITLE
+    out = tmp_path / "out"
+    assert main(["run", str(run), "--out", str(out)]) == 0
+    assert (out / "shortfall.png").stat().st_size > 0
+    capsys.readouterr()
+    assert main(["chart", "--kind", "shortfall", "--out", str(out / "shortfall.svg"), str(out / "results.nc")]) == 0
+    svg = (out / "shortfall.svg").read_text(encoding="utf-8")
+    assert TEX_TITLE in svg  # drawn as written (matplotlib keeps the text in a comment beside its glyphs)
+
+
+def test_tex_like_province_and_lone_dollar_drawn(tmp_path):
+    import xarray as xr
+
+    from hydro import charts
+    from hydro.run import run_scenario
+
+    write_basin(tmp_path / "basin", tiny_basin().replace('state = "UZB"', 'state = "UZB"\nprovince = "$\\\\alpha$ and $"'))
+    ds = run_scenario(load_scenario(run_file(tmp_path, 'title = "a lone $ dollar"\n[time]\nstart = "2001-01"\nyears = 2\n')))
+    assert isinstance(ds, xr.Dataset)
+    charts.save(charts.shortfall_figure(ds, "$\\frac{"), tmp_path / "a.png")
+    ax = charts.shortfall_heatmap(ds)
+    charts.save(ax.figure, tmp_path / "b.svg", "svg")
+    assert "$\\alpha$ and $" in (tmp_path / "b.svg").read_text(encoding="utf-8")
