@@ -120,29 +120,59 @@ def year_types(inflows: np.ndarray, network: Network, axis: TimeAxis, params, dr
 
 
 NETCDF_SUFFIXES = (".nc", ".nc4", ".cdf")
+# CF calendars whose every date has a month 1-12: a time maps to one unambiguous YYYY-MM label
+MONTH_CALENDARS = ("standard", "gregorian", "proleptic_gregorian", "julian", "noleap", "365_day", "all_leap", "366_day", "360_day")
 
 
 def _netcdf_table(path: Path, problems: Collector) -> pd.DataFrame | None:
-    """A netCDF series as the CSV's table: a 'month' column (YYYY-MM) and one column per variable on `time`."""
+    """A netCDF series as the CSV's table: a 'month' column (YYYY-MM) and one column per variable on `time`.
+
+    The values are monthly mean discharges in m3/s. The `time` coordinate (CF units "DAYS|HOURS|... since DATE"
+    and a calendar) only labels each value with its year and month: any calendar of :data:`MONTH_CALENDARS`
+    is accepted (a 360-day or no-leap model's months map one to one to the model's YYYY-MM), since volumes are
+    computed with the run's own calendar (days of each real month), not with the file's. Each time must be the
+    first of its month at 00:00 and each month must appear once."""
+    import cftime
     import xarray as xr
 
     try:
-        with xr.open_dataset(path) as ds:
+        with xr.open_dataset(path, decode_times=False) as ds:
             if "time" not in ds.coords:
                 problems.add("<coords>", list(ds.coords), "a 'time' coordinate at the first day of each month")
                 return None
-            times = pd.DatetimeIndex(ds.time.values)
-            off = times[(times.day != 1) | (times.hour != 0) | (times.minute != 0)]
+            time = ds["time"]
+            units, calendar = time.attrs.get("units"), str(time.attrs.get("calendar", "standard"))
+            if calendar.lower() not in MONTH_CALENDARS:
+                problems.add("time", f"<calendar {calendar!r}>", f"a CF calendar whose months map to YYYY-MM: one of {list(MONTH_CALENDARS)}")
+                return None
+            if time.ndim != 1 or time.dtype.kind not in "iuf" or not isinstance(units, str) or " since " not in units:
+                problems.add("time", f"<{time.dtype} values, units {units!r}>",
+                             "a datetime-like coordinate: numbers with CF units such as 'days since 2000-01-01 00:00' (and a calendar)")
+                return None
+            try:
+                stamps = cftime.num2date(np.asarray(time.values), units, calendar.lower(), only_use_cftime_datetimes=True)
+            except (ValueError, TypeError, OverflowError) as err:
+                problems.add("time", f"<units {units!r}, calendar {calendar!r}: {err}>", "times that CF units and calendar can decode")
+                return None
+            off = [t for t in stamps if (t.day, t.hour, t.minute, t.second) != (1, 0, 0, 0)]
             for t in off[:5]:
                 problems.add("time", str(t), "month starts (YYYY-MM-01 00:00): the series is not aligned on calendar months")
-            columns = {name: ds[name].values.astype(float) for name in ds.data_vars if ds[name].dims == ("time",)}
+            labels = pd.Index([f"{t.year:04d}-{t.month:02d}" for t in stamps])
+            for i in np.flatnonzero(labels.duplicated())[:5]:
+                problems.add(f"time[{i}]", str(stamps[i]), f"each month once ({labels[i]} is given more than once)")
+            columns = {}
             for name in ds.data_vars:
-                if ds[name].dims != ("time",):
-                    problems.add(f"variable {name!r}", f"<dims {ds[name].dims}>", "one variable per inflow node on the time dimension only")
+                var = ds[name]
+                if var.dims != ("time",):
+                    problems.add(f"variable {name!r}", f"<dims {var.dims}>", "one variable per inflow node on the time dimension only")
+                elif var.dtype.kind not in "iuf":
+                    problems.add(f"variable {name!r}", f"<{var.dtype} values>", "monthly discharges in m3/s as numbers")
+                else:
+                    columns[name] = var.values.astype(float)
     except (OSError, ValueError) as err:
         problems.add("<netcdf>", str(err).splitlines()[0], "a readable netCDF file")
         return None
-    return pd.DataFrame({"month": times.strftime("%Y-%m"), **columns})
+    return pd.DataFrame({"month": labels, **columns})
 
 
 def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int = 1, melt_shift_weeks: float = 0.0) -> np.ndarray:

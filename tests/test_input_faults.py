@@ -12,7 +12,7 @@ import pytest
 
 from hydro.basin import load_basin
 from hydro.cli import main
-from hydro.errors import BasinError
+from hydro.errors import BasinError, ScenarioError
 from hydro.network import compile_network, topological_order
 from hydro.scenario import load_scenario
 from tests.conftest import RUNS, node, reach, tiny_basin, write_basin
@@ -194,3 +194,85 @@ def test_tex_like_province_and_lone_dollar_drawn(tmp_path):
     ax = charts.shortfall_heatmap(ds)
     charts.save(ax.figure, tmp_path / "b.svg", "svg")
     assert "$\\alpha$ and $" in (tmp_path / "b.svg").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ 5. netCDF series in non-standard calendars
+
+
+def write_series_nc(path: Path, times, calendar: str = "standard", units: str = "days since 2001-01-01", values=None,
+                    src_dtype: str = "f8") -> Path:
+    """A netCDF series with one variable 'src' (m3/s) on `time` given as numbers in CF `units` and `calendar`."""
+    import netCDF4
+
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.createDimension("time", len(times))
+        t = nc.createVariable("time", "f8" if not isinstance(times[0], str) else str, ("time",))
+        if units is not None:
+            t.units = units
+        t.calendar = calendar
+        for i, x in enumerate(times):
+            t[i] = x
+        v = nc.createVariable("src", src_dtype, ("time",))
+        for i in range(len(times)):
+            v[i] = 40.0 if values is None else values[i]
+    return path
+
+
+def month_starts(calendar: str, n: int = 24, start: str = "2001-01-01") -> list[float]:
+    """Days since 2001-01-01 of `n` successive month starts in `calendar`."""
+    import cftime
+
+    y, m = int(start[:4]), int(start[5:7])
+    dates = [cftime.datetime(y + (m - 1 + k) // 12, (m - 1 + k) % 12 + 1, 1, calendar=calendar) for k in range(n)]
+    return list(cftime.date2num(dates, "days since 2001-01-01", calendar))
+
+
+def tiny_series_run(tmp_path: Path, series: str) -> Path:
+    write_basin(tmp_path / "basin", tiny_basin())
+    return run_file(tmp_path, f'[time]\nstart = "2001-01"\nyears = 2\n[hydrology]\nkind = "series"\nseries = "{series}"\n')
+
+
+@pytest.mark.parametrize("calendar", ["360_day", "noleap", "365_day", "all_leap", "366_day", "julian", "proleptic_gregorian", "standard"])
+def test_series_calendars_map_months(tmp_path, calendar):
+    from hydro.run import prepare
+
+    write_series_nc(tmp_path / "flows.nc", month_starts(calendar), calendar)
+    scenario = load_scenario(tiny_series_run(tmp_path, "flows.nc"))
+    inputs = prepare(scenario)
+    # 40 m3/s in every month, turned into volumes with the run's own (real) month lengths
+    np.testing.assert_allclose(inputs.inflows[0, :, 0], 40.0 * scenario.axis.days * 0.0864, rtol=1e-12)
+
+
+def test_series_calendar_refused(tmp_path, capsys):
+    path = write_series_nc(tmp_path / "flows.nc", [30.0 * k for k in range(24)], "lunar")
+    run = tiny_series_run(tmp_path, "flows.nc")
+    assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{path}: time: found <calendar 'lunar'>, expected a CF calendar whose months map to YYYY-MM: one of ['standard', ")
+
+
+def test_series_time_not_datetime_like(tmp_path, capsys):
+    path = write_series_nc(tmp_path / "flows.nc", list(range(24)), units=None)
+    assert main(["run", str(tiny_series_run(tmp_path, "flows.nc")), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{path}: time: found <float64 values, units None>, expected a datetime-like coordinate: numbers with CF units")
+
+
+def test_series_duplicated_and_misaligned_months_360_day(tmp_path, capsys):
+    times = month_starts("360_day")
+    times[5] = times[4]
+    path = write_series_nc(tmp_path / "flows.nc", times, "360_day")
+    assert main(["run", str(tiny_series_run(tmp_path, "flows.nc")), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{path}: time[5]: found '2001-05-01 00:00:00', expected each month once (2001-05 is given more than once)")
+    times = month_starts("360_day")
+    times[2] += 14
+    write_series_nc(path, times, "360_day")
+    assert main(["run", str(tiny_series_run(tmp_path, "flows.nc")), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{path}: time: found '2001-03-15 00:00:00', expected month starts (YYYY-MM-01 00:00)")
+
+
+def test_series_text_variable_refused(tmp_path):
+    path = write_series_nc(tmp_path / "flows.nc", month_starts("noleap"), "noleap", values=["abc"] * 24, src_dtype=str)
+    with pytest.raises(ScenarioError) as info:
+        from hydro.run import prepare
+
+        prepare(load_scenario(tiny_series_run(tmp_path, "flows.nc")))
+    assert [str(p) for p in info.value.problems] == [f"{path}: variable 'src': found <<U3 values>, expected monthly discharges in m3/s as numbers"]
