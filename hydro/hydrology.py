@@ -87,8 +87,11 @@ def year_type_scale(network: Network, params, year: str | None, exceedance: floa
 
     p = float(exceedance) if exceedance is not None else YEAR_TYPE_EXCEEDANCE[year or "normal"]
     columns = forecast_columns(network)
+    norm = float(params.mean[columns].sum())
+    if norm <= 0:  # no natural flow at the forecast point: the mean year there is zero, nothing to scale
+        return 1.0, p
     reference = reference_sample(params, columns)
-    return flow_at_exceedance(p, reference) / float(params.mean[columns].sum()), p
+    return flow_at_exceedance(p, reference) / norm, p
 
 
 def historical(network: Network, axis: TimeAxis, members: int, replay: list[int], melt_shift_weeks: float = 0.0) -> np.ndarray:
@@ -104,17 +107,25 @@ def historical(network: Network, axis: TimeAxis, members: int, replay: list[int]
 
 def year_types(inflows: np.ndarray, network: Network, axis: TimeAxis, params, dry: float, wet: float):
     """Exceedance probability and type ('dry', 'normal', 'wet') of each member's water years, repeated on every
-    month (members, T). A water year cut by the run's ends is judged on its months scaled up by their regime share."""
+    month (members, T). A water year cut by the run's ends is judged on its months scaled up by their regime share.
+
+    `inflows` in hm3 per month. A year with no natural flow at the forecast point is exceeded by every reference
+    year (exceedance 1.0, dry), also in a basin whose mean flow there is zero (where any flow at all is wet)."""
     from hydro.stochastic import classify, exceedance, reference_sample
 
     columns = forecast_columns(network)
     reference = reference_sample(params, columns)
     flow = inflows[:, :, columns].sum(axis=2)  # (M, T)
-    share = (params.mean[columns][:, None] * regime_shares(network)[columns][:, axis.calendar_month]).sum(axis=0) / params.mean[columns].sum()
+    weight = params.mean[columns].astype(float)
+    if weight.sum() <= 0:  # no mean flow to weight the regimes by: weight them equally
+        weight = np.ones_like(weight)
+    share = (weight[:, None] * regime_shares(network)[columns][:, axis.calendar_month]).sum(axis=0) / weight.sum()
     out_p = np.empty_like(flow)
     for wy in np.unique(axis.water_year):
         sel = axis.water_year == wy
-        annual = flow[:, sel].sum(axis=1) / share[sel].sum()
+        total, part = flow[:, sel].sum(axis=1), share[sel].sum()
+        # months the regimes give no water: any flow in them is more than the reference year's, none is the least
+        annual = total / part if part > 0 else np.where(total > 0, np.inf, 0.0)
         out_p[:, sel] = exceedance(annual, reference)[:, None]
     return out_p, classify(out_p, dry, wet)
 

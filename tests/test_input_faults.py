@@ -276,3 +276,60 @@ def test_series_text_variable_refused(tmp_path):
 
         prepare(load_scenario(tiny_series_run(tmp_path, "flows.nc")))
     assert [str(p) for p in info.value.problems] == [f"{path}: variable 'src': found <<U3 values>, expected monthly discharges in m3/s as numbers"]
+
+
+# ------------------------------------------------------------------ 6. all-zero and degenerate inflows
+
+
+def zero_flow_basin(tmp_path: Path) -> Path:
+    """The tiny basin with no natural flow at all (src's annual_flow 0 km3/yr)."""
+    return write_basin(tmp_path / "basin", tiny_basin().replace('"1.2 km3/yr"', '"0 km3/yr"'))
+
+
+@pytest.mark.parametrize("kind", ["climatology", "stochastic", "year_type"])
+def test_zero_flow_basin_years_are_dry(tmp_path, kind):
+    from hydro.run import prepare, run_scenario
+
+    zero_flow_basin(tmp_path)
+    scenario = load_scenario(run_file(tmp_path, f'[time]\nstart = "2001-01"\nyears = 3\n[hydrology]\nkind = "{kind}"\nmembers = 2\n'))
+    with np.errstate(all="raise"):  # no division by the zero norm, no log of zero left unguarded
+        inputs = prepare(scenario)
+    assert np.all(inputs.inflows == 0.0)
+    assert np.all(inputs.exceedance == 1.0) and set(inputs.year_type.ravel()) == {"dry"}
+    ds = run_scenario(scenario)
+    assert all(np.isfinite(ds[v].values).all() for v in ds.data_vars if ds[v].dtype.kind == "f")
+
+
+def test_zero_series_years_are_dry_and_flow_in_regime_gap_is_wet(tmp_path):
+    from hydro.hydrology import year_types
+    from hydro.stochastic import Parameters
+    from hydro.timeaxis import TimeAxis
+
+    run = tiny_series_run(tmp_path, "zeros.csv")
+    months = [f"{y}-{m:02d}" for y in (2001, 2002) for m in range(1, 13)]
+    (tmp_path / "zeros.csv").write_text("month,src\n" + "".join(f"{m},0\n" for m in months), encoding="utf-8")
+    from hydro.run import prepare
+
+    inputs = prepare(load_scenario(run))
+    assert set(inputs.year_type.ravel()) == {"dry"} and np.all(inputs.exceedance == 1.0)
+    # a regime with no water in Oct-Dec and a run that ends in December: that cut water year has no share
+    regimes = "regime,unit,source,note,jan,feb,mar,apr,may,jun,jul,aug,sep,oct,nov,dec\nsummer,m3/s,T,,1,1,1,1,1,1,1,1,1,0,0,0\n"
+    folder = write_basin(tmp_path / "gap", "regimes = \"regimes.csv\"\n" + tiny_basin().replace('"uniform"', '"summer"'), files={"regimes.csv": regimes})
+    network = compile_network(load_basin(folder))
+    axis = TimeAxis(np.datetime64("2001-10", "M"), 3)
+    params = Parameters.of(network)
+    for oct_dec, expected in ((0.0, ("dry", 1.0)), (5.0, ("wet", 0.0))):
+        flows = np.full((1, 3, 1), oct_dec)
+        with np.errstate(all="raise"):
+            p, kinds = year_types(flows, network, axis, params, 0.75, 0.25)
+        assert (kinds[0, 0], p[0, 0]) == expected
+
+
+def test_scale_zero_refused(tmp_path, capsys):
+    write_basin(tmp_path / "basin", tiny_basin())
+    run = run_file(tmp_path, '[time]\nstart = "2001-01"\nyears = 1\n[hydrology]\nscale = 0\n')
+    assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{run}: hydrology.scale: found 0, expected a factor on every natural inflow, > 0")
+    ok = run_file(tmp_path, '[time]\nstart = "2001-01"\nyears = 1\n', name="ok.toml")
+    assert main(["run", str(ok), "--set", "hydrology.scale=0.0", "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", "<command line>: --set hydrology.scale: found 0.0, expected a factor on every natural inflow, > 0")
