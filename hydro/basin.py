@@ -26,7 +26,8 @@ STATES = ("AFG", "TJK", "UZB", "TKM", "KGZ", "KAZ")
 CONFIDENCE = ("H", "M", "L", "U")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 BUILTIN_REGIMES = ("uniform",)  # same discharge every month
-BUILTIN_CURVES = ("full", "empty")  # target storage at capacity / at dead storage all year
+BUILTIN_CURVES = ("full", "empty")
+MAX_VALUE = 1e15  # a bound on table values (m3/s): far above any river, far below what overflows a run's sums  # target storage at capacity / at dead storage all year
 
 # Per kind: sourced numbers as {key: (dimension, required)}; other settings as {key: (type, required)}.
 _COMMON = {"name": (str, True), "kind": (str, True), "state": (str, False), "province": (str, False)}
@@ -274,13 +275,21 @@ def _load_monthly(folder: Path, name, what: str, problems: Collector, files: dic
     except UnicodeDecodeError as err:
         problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the file as UTF-8)", file=path)
         return {}
+    except OSError as err:
+        problems.add("<file>", f"<{err.strerror or err}>", "a readable CSV file", file=path)
+        return {}
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    try:  # a field longer than the csv module's limit (128 KiB) is an error of the file, not of the model
+        header = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as err:
+        problems.add("<csv>", f"<{err}>", "a comma-separated table with a header row", file=path)
+        return {}
     missing = [c for c in (what, "unit", "source", *MONTHS) if c not in header]
     if missing:
         problems.add("<header>", header, f"columns {[what, 'unit', 'source', 'note', *MONTHS]}; missing {missing}", file=path)
         return {}
-    for lineno, row in enumerate(reader, start=2):
+    for lineno, row in enumerate(rows, start=2):
         key = f"line {lineno} ({row.get(what)!r})"
         if None in row or any(row.get(m) in (None, "") for m in MONTHS):
             problems.add(key, "<row>", "12 monthly values, jan to dec", file=path)
@@ -292,6 +301,9 @@ def _load_monthly(folder: Path, name, what: str, problems: Collector, files: dic
             continue
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             problems.add(key, values.tolist(), "12 finite values >= 0", file=path)
+            continue
+        if np.any(values >= MAX_VALUE):
+            problems.add(key, values.tolist(), f"12 values below {MAX_VALUE:g} (larger ones overflow the model's sums)", file=path)
             continue
         if row[what] in tables:
             problems.add(key, row[what], f"a {what} name used once", file=path)
@@ -314,14 +326,21 @@ def _load_historical(folder: Path, name, sources, problems: Collector, files: di
     years: dict[int, dict] = {}
     try:
         reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
+        rows = list(reader)
     except UnicodeDecodeError:
         problems.add("<encoding>", "<not UTF-8>", "UTF-8 text", file=path)
+        return {}
+    except OSError as err:
+        problems.add("<file>", f"<{err.strerror or err}>", "a readable CSV file", file=path)
+        return {}
+    except csv.Error as err:
+        problems.add("<csv>", f"<{err}>", "a comma-separated table with a header row", file=path)
         return {}
     missing = [c for c in HISTORICAL_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         problems.add("<header>", reader.fieldnames, f"columns {list(HISTORICAL_COLUMNS)} (and note); missing {missing}", file=path)
         return {}
-    for lineno, row in enumerate(reader, start=2):
+    for lineno, row in enumerate(rows, start=2):
         try:
             year = int(row["year"])
             pct = {k: float(row[k]) for k in ("jan_mar", "apr_sep", "oct_dec")}

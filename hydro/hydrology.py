@@ -26,6 +26,7 @@ from hydro.network import Network
 from hydro.timeaxis import TimeAxis
 from hydro.units import m3s_to_hm3
 
+MAX_DISCHARGE = 1e15  # m3/s: far above any river, far below what overflows a run's sums of hm3
 MEAN_DAYS = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
@@ -201,8 +202,14 @@ def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int
     else:
         try:
             table = pd.read_csv(path, dtype={"month": str})
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             problems.add("<csv>", str(err).splitlines()[0], "a comma-separated table with a header row")
+            raise ScenarioError(problems.problems) from err
+        except UnicodeDecodeError as err:
+            problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the file as UTF-8)")
+            raise ScenarioError(problems.problems) from err
+        except OSError as err:
+            problems.add("<file>", f"<{err.strerror or err}>", "a readable CSV file of monthly inflows in m3/s")
             raise ScenarioError(problems.problems) from err
     if "month" not in table.columns:
         problems.add("<header>", list(table.columns), "a 'month' column (YYYY-MM) and one column per inflow node (m3/s)")
@@ -232,6 +239,8 @@ def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int
             problems.add(f"row {row + 2}, {col}", shown, "a finite discharge in m3/s (no gaps, NaN or inf)")
         for row in values.index[values < 0]:
             problems.add(f"row {row + 2}, {col}", float(values[row]), "a discharge >= 0 m3/s")
+        for row in values.index[values >= MAX_DISCHARGE]:
+            problems.add(f"row {row + 2}, {col}", float(values[row]), f"a discharge below {MAX_DISCHARGE:g} m3/s (larger ones overflow the model's sums)")
     if problems:
         raise ScenarioError(problems.problems)
 

@@ -333,3 +333,72 @@ def test_scale_zero_refused(tmp_path, capsys):
     ok = run_file(tmp_path, '[time]\nstart = "2001-01"\nyears = 1\n', name="ok.toml")
     assert main(["run", str(ok), "--set", "hydrology.scale=0.0", "--out", str(tmp_path / "out")]) == 2
     one_error(capsys, "run", "<command line>: --set hydrology.scale: found 0.0, expected a factor on every natural inflow, > 0")
+
+
+# ------------------------------------------------------------------ 7. found by fuzzing the loaders
+
+REGIMES = "regime,unit,source,note,jan,feb,mar,apr,may,jun,jul,aug,sep,oct,nov,dec\nsummer,m3/s,T,NOTE,1,1,1,1,1,1,1,1,1,1,1,1\n"
+HISTORY = "year,jan_mar,apr_sep,oct_dec,source\n2001,90,80,70,SRC\n"
+
+
+def table_basin(tmp_path: Path, regimes: str = REGIMES.replace("NOTE", ""), history: str = HISTORY.replace("SRC", "T")) -> Path:
+    body = 'regimes = "regimes.csv"\nhistorical_years = "hist.csv"\n' + tiny_basin().replace('"uniform"', '"summer"')
+    return write_basin(tmp_path / "basin", body, files={"regimes.csv": regimes, "hist.csv": history})
+
+
+def test_csv_field_over_the_csv_limit(tmp_path, capsys):
+    folder = table_basin(tmp_path, history=HISTORY.replace("SRC", "x" * 200_000))
+    assert main(["validate", str(folder)]) == 2
+    one_error(capsys, "validate", f"{folder / 'hist.csv'}: <csv>: found <field larger than field limit (131072)>, expected a comma-separated table")
+    folder = table_basin(tmp_path, regimes=REGIMES.replace("NOTE", "x" * 200_000))
+    with pytest.raises(BasinError) as info:
+        load_basin(folder)
+    assert str(info.value.problems[0]) == f"{folder / 'regimes.csv'}: <csv>: found <field larger than field limit (131072)>, expected a comma-separated table with a header row"
+
+
+def test_huge_values_refused(tmp_path, capsys):
+    folder = table_basin(tmp_path, regimes=REGIMES.replace("NOTE", "").replace("1,1,1,1,1,1,1,1,1,1,1,1", "1e308,1e308,1,1,1,1,1,1,1,1,1,1"))
+    with pytest.raises(BasinError) as info:
+        load_basin(folder)
+    assert str(info.value.problems[0]).startswith(f"{folder / 'regimes.csv'}: line 2 ('summer'): found [1e+308, 1e+308, 1.0,")
+    assert str(info.value.problems[0]).endswith("expected 12 values below 1e+15 (larger ones overflow the model's sums)")
+    run = tiny_series_run(tmp_path / "s", "flows.csv")
+    months = [f"{y}-{m:02d}" for y in (2001, 2002) for m in range(1, 13)]
+    (run.parent / "flows.csv").write_text("month,src\n" + "".join(f"{m},{1e305 if m == '2001-03' else 40}\n" for m in months), encoding="utf-8")
+    assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{run.parent / 'flows.csv'}: row 4, src: found 1e+305, expected a discharge below 1e+15 m3/s")
+
+
+def test_series_not_utf8_and_unreadable(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    run = tiny_series_run(tmp_path, "flows.csv")
+    path = run.parent / "flows.csv"
+    path.write_bytes("month,s\xe9c\n2001-01,1\n".encode("latin-1"))
+    assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{path}: <encoding>: found <byte 0xe9 at position ", "expected UTF-8 text")
+    real_open = builtins.open
+
+    def denied(file, *args, **kwargs):  # the tests may run as root, where chmod 000 does not stop a read
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", denied)
+    assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{path}: <file>: found <Permission denied>, expected a readable CSV file of monthly inflows in m3/s")
+    monkeypatch.setattr(builtins, "open", real_open)
+
+
+def test_run_file_unreadable_or_a_directory(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    write_basin(tmp_path / "basin", tiny_basin())
+    run = run_file(tmp_path, '[time]\nstart = "2001-01"\nyears = 1\n')
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied", str(f)))
+                        if str(f) == str(run) else real_open(f, *a, **k))
+    assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{run}: <file>: found <Permission denied>, expected a readable run file (TOML)")
+    assert main(["run", str(tmp_path / "basin"), "--out", str(tmp_path / "out")]) == 2
+    one_error(capsys, "run", f"{tmp_path / 'basin'}: <file>: found '{tmp_path / 'basin'}', expected an existing run file (TOML)")
