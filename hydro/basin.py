@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hydro.errors import BasinError, Collector, did_you_mean
+from hydro.errors import TOO_DEEP, BasinError, Collector, did_you_mean, too_deep
 from hydro.units import UnitError, parse_quantity
 
 FORMAT_VERSION = 1
@@ -26,7 +26,8 @@ STATES = ("AFG", "TJK", "UZB", "TKM", "KGZ", "KAZ")
 CONFIDENCE = ("H", "M", "L", "U")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 BUILTIN_REGIMES = ("uniform",)  # same discharge every month
-BUILTIN_CURVES = ("full", "empty")  # target storage at capacity / at dead storage all year
+BUILTIN_CURVES = ("full", "empty")
+MAX_VALUE = 1e15  # a bound on table values (m3/s): far above any river, far below what overflows a run's sums  # target storage at capacity / at dead storage all year
 
 # Per kind: sourced numbers as {key: (dimension, required)}; other settings as {key: (type, required)}.
 _COMMON = {"name": (str, True), "kind": (str, True), "state": (str, False), "province": (str, False)}
@@ -218,11 +219,17 @@ def load_basin(path: str | Path) -> Basin:
 
 
 def _read_toml(path: Path, problems: Collector) -> dict | None:
+    """The TOML document at `path`, or None with a problem naming the file (bad TOML, encoding, nesting, I/O)."""
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            doc = tomllib.load(fh)
+        if not too_deep(doc):
+            return doc
+        problems.add("<toml>", "<nested too deeply>", TOO_DEEP, file=path)
     except tomllib.TOMLDecodeError as err:
         problems.add("<toml>", str(err), "valid TOML", file=path)
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        problems.add("<toml>", "<nested too deeply>", TOO_DEEP, file=path)
     except UnicodeDecodeError as err:
         problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the file as UTF-8)", file=path)
     except OSError as err:
@@ -268,13 +275,21 @@ def _load_monthly(folder: Path, name, what: str, problems: Collector, files: dic
     except UnicodeDecodeError as err:
         problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the file as UTF-8)", file=path)
         return {}
+    except OSError as err:
+        problems.add("<file>", f"<{err.strerror or err}>", "a readable CSV file", file=path)
+        return {}
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    try:  # a field longer than the csv module's limit (128 KiB) is an error of the file, not of the model
+        header = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as err:
+        problems.add("<csv>", f"<{err}>", "a comma-separated table with a header row", file=path)
+        return {}
     missing = [c for c in (what, "unit", "source", *MONTHS) if c not in header]
     if missing:
         problems.add("<header>", header, f"columns {[what, 'unit', 'source', 'note', *MONTHS]}; missing {missing}", file=path)
         return {}
-    for lineno, row in enumerate(reader, start=2):
+    for lineno, row in enumerate(rows, start=2):
         key = f"line {lineno} ({row.get(what)!r})"
         if None in row or any(row.get(m) in (None, "") for m in MONTHS):
             problems.add(key, "<row>", "12 monthly values, jan to dec", file=path)
@@ -286,6 +301,9 @@ def _load_monthly(folder: Path, name, what: str, problems: Collector, files: dic
             continue
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             problems.add(key, values.tolist(), "12 finite values >= 0", file=path)
+            continue
+        if np.any(values >= MAX_VALUE):
+            problems.add(key, values.tolist(), f"12 values below {MAX_VALUE:g} (larger ones overflow the model's sums)", file=path)
             continue
         if row[what] in tables:
             problems.add(key, row[what], f"a {what} name used once", file=path)
@@ -308,14 +326,21 @@ def _load_historical(folder: Path, name, sources, problems: Collector, files: di
     years: dict[int, dict] = {}
     try:
         reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
+        rows = list(reader)
     except UnicodeDecodeError:
         problems.add("<encoding>", "<not UTF-8>", "UTF-8 text", file=path)
+        return {}
+    except OSError as err:
+        problems.add("<file>", f"<{err.strerror or err}>", "a readable CSV file", file=path)
+        return {}
+    except csv.Error as err:
+        problems.add("<csv>", f"<{err}>", "a comma-separated table with a header row", file=path)
         return {}
     missing = [c for c in HISTORICAL_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         problems.add("<header>", reader.fieldnames, f"columns {list(HISTORICAL_COLUMNS)} (and note); missing {missing}", file=path)
         return {}
-    for lineno, row in enumerate(reader, start=2):
+    for lineno, row in enumerate(rows, start=2):
         try:
             year = int(row["year"])
             pct = {k: float(row[k]) for k in ("jan_mar", "apr_sep", "oct_dec")}
@@ -520,7 +545,11 @@ def _load_reaches(raw_reaches, nodes, sources, problems: Collector) -> list[Reac
 
 
 def _check_graph(nodes: dict[str, Node], reaches: list[Reach], problems: Collector) -> None:
-    """One downstream reach per non-terminal node, none from terminals, no cycles, every node drains to a terminal."""
+    """One downstream reach per non-terminal node, none from terminals, no cycles, every node drains to a terminal.
+
+    Linear in nodes + reaches, without recursion: the river is walked upstream from each terminal once (an
+    iterative depth-first search numbering entry and exit), so that a node left unvisited is on or above a cycle,
+    and "is B downstream of A" is one comparison of their numbers."""
     down: dict[str, list[str]] = {n: [] for n in nodes}
     up: dict[str, list[str]] = {n: [] for n in nodes}
     for r in reaches:
@@ -540,17 +569,41 @@ def _check_graph(nodes: dict[str, Node], reaches: list[Reach], problems: Collect
             problems.add(f"node {name!r}", "no reach into it", "at least one upstream reach (or make it an inflow node)")
     if problems:
         return
-    # follow each node downstream; a cycle never reaches a terminal
+    enter: dict[str, int] = {}
+    leave: dict[str, int] = {}
+    clock = 0
+    for root in (n for n, nd in nodes.items() if nd.kind == "terminal"):
+        enter[root] = clock
+        clock += 1
+        stack = [(root, iter(up[root]))]
+        while stack:
+            name, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                leave[name] = clock
+                clock += 1
+            elif child not in enter:  # every node has one reach down, so it is met once
+                enter[child] = clock
+                clock += 1
+                stack.append((child, iter(up[child])))
     for name in nodes:
-        seen = [name]
+        if name in enter:
+            continue
+        # never reached from a terminal: following the river down from here ends in a cycle
+        seen: dict[str, int] = {}
         cur = name
-        while nodes[cur].kind != "terminal":
+        while cur not in seen:
+            seen[cur] = len(seen)
             cur = down[cur][0]
-            if cur in seen:
-                cycle = seen[seen.index(cur):] + [cur]
-                problems.add("reach", " -> ".join(cycle), "no cycle: water must flow to a terminal")
-                return
-            seen.append(cur)
+        path = list(seen)
+        cycle = path[seen[cur]:] + [cur]
+        problems.add("reach", " -> ".join(cycle), "no cycle: water must flow to a terminal")
+        return
+
+    def downstream_of(a: str, b: str) -> bool:  # b lies on the river below a
+        return enter[b] < enter[a] and leave[a] < leave[b]
+
     returns = {n.name: n.settings["return_to"] for n in nodes.values() if n.kind == "offtake" and "return_to" in n.settings}
     for name, target in returns.items():
         if target not in nodes:
@@ -558,14 +611,9 @@ def _check_graph(nodes: dict[str, Node], reaches: list[Reach], problems: Collect
             continue
         if nodes[target].kind == "terminal":
             continue
-        cur, downstream = name, False
-        while nodes[cur].kind != "terminal":
-            cur = down[cur][0]
-            if cur == target:
-                downstream = True
-                break
-        if not downstream:
+        if not downstream_of(name, target):
             problems.add(f"node {name!r}.return_to", target, "a terminal or a node downstream of the offtake (return flow arrives in the same month)")
+    received = set(returns.values())
     for name, node in nodes.items():
-        if node.kind == "terminal" and not up[name] and name not in returns.values():
+        if node.kind == "terminal" and not up[name] and name not in received:
             problems.add(f"node {name!r}", "nothing flows into it", "a terminal reached by a reach or by a return flow")

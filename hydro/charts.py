@@ -89,13 +89,20 @@ def _scenario_line(ds: xr.Dataset) -> str:
     return ", ".join(parts)
 
 
+def _literal(text) -> str:
+    """User text (a run's title, a province name) as matplotlib shows it literally: every ``$`` escaped, so that
+    ``cost $x^{2 $`` is drawn as written instead of being parsed (and failing) as TeX mathtext."""
+    return str(text).replace("$", r"\$")
+
+
 def _set_title(ax, subject: str, ds: xr.Dataset | None, title: str | None) -> None:
-    """`title` when given, else the chart's subject over the scenario line; wrapped to the axes' width."""
+    """`title` when given, else the chart's subject over the scenario line; wrapped to the axes' width; shown
+    literally (no mathtext)."""
     text = title if title is not None else subject + ("\n" + _scenario_line(ds) if ds is not None else "")
     width_in = min(1.0, ax.get_position().width + 0.12) * ax.figure.get_figwidth()  # the width after layout, roughly
     chars = max(int(width_in * 72 / (0.5 * TITLE_PT)), 40)
     lines = [textwrap.fill(line, chars) for line in text.split("\n")]
-    ax.set_title("\n".join(lines), fontsize=TITLE_PT)
+    ax.set_title(_literal("\n".join(lines)), fontsize=TITLE_PT)
 
 
 def _offtakes_of(ds: xr.Dataset, state: str | None = None) -> np.ndarray:
@@ -176,7 +183,7 @@ def shortfall_figure(ds: xr.Dataset, title: str):
     top.set_title("Mean monthly shortfall by state")
     shortfall_by_year(ds, bottom)
     bottom.set_title("Annual shortfall by state")
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(_literal(title), fontsize=11)
     return fig
 
 
@@ -250,7 +257,7 @@ def comparison_figure(table, title: str):
                 axes[r, c].set_ylabel("")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, title="rule", loc="outside lower center", ncols=len(labels), fontsize=9)
-    fig.suptitle(title, fontsize=12)
+    fig.suptitle(_literal(title), fontsize=12)
     return fig
 
 
@@ -403,7 +410,7 @@ def shortfall_heatmap(ds: xr.Dataset, ax=None, by: str = "province", title: str 
             text = "<1" if v < 0.5 else f"{v:.0f}"
             ax.text(c, r, text, ha="center", va="center", fontsize=8, color="white" if v > 0.6 * top else "black")
     ax.set_xticks(np.arange(12), WATER_YEAR_MONTHS)
-    ax.set_yticks(np.arange(len(labels)), labels, fontsize=8)
+    ax.set_yticks(np.arange(len(labels)), [_literal(x) for x in labels], fontsize=8)
     for tick, state in zip(ax.get_yticklabels(), row_states):
         tick.set_color(_colour(state))
     ax.set_xlabel("month (water year Oct-Sep)")
@@ -454,7 +461,7 @@ def shortfall_exceedance(ds_with: xr.Dataset, ds_without: xr.Dataset | None = No
     sizes = {v.size for *_, (_, v) in curves}
     for k, state, ds, style, (p, v) in curves:
         label = f"{state}, {_qt_label(ds)}" + (f" ({v.size} member-years)" if len(sizes) > 1 else "")
-        ax.plot(p, v, style, color=_colour(state, k), lw=1.8, label=label)
+        ax.plot(p, v, style, color=_colour(state, k), lw=1.8, label=_literal(label))
     ax.set_xlim(0, 100)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("exceedance probability (% of member-years)")
@@ -839,5 +846,5 @@ def leverage_figure(result, title: str):
     leverage_breakdown(result.table, axes[0, 0], f"Leverage by dimension, Qosh Tepa {result.withdrawal_km3:g} km³/yr")
     if result.response is not None:
         leverage_vs_withdrawal(result.response, axes[1, 0])
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(_literal(title), fontsize=11)
     return fig

@@ -6,6 +6,24 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_DEPTH = 50  # levels of tables and arrays in an input TOML; the model's own files use fewer than 6
+TOO_DEEP = f"a TOML file nested at most {MAX_DEPTH} levels deep (arrays, tables and dotted keys)"
+
+
+def too_deep(doc, limit: int = MAX_DEPTH) -> bool:
+    """Whether a parsed TOML document nests tables and arrays more than `limit` levels (walked without recursion,
+    so that a document of thousands of dotted levels is refused before anything copies or prints it)."""
+    stack = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
+
 
 class HydroError(Exception):
     """Base of every error the model raises on purpose (the CLI prints it on one line, exit code 2)."""

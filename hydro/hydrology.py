@@ -26,6 +26,7 @@ from hydro.network import Network
 from hydro.timeaxis import TimeAxis
 from hydro.units import m3s_to_hm3
 
+MAX_DISCHARGE = 1e15  # m3/s: far above any river, far below what overflows a run's sums of hm3
 MEAN_DAYS = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
@@ -87,8 +88,11 @@ def year_type_scale(network: Network, params, year: str | None, exceedance: floa
 
     p = float(exceedance) if exceedance is not None else YEAR_TYPE_EXCEEDANCE[year or "normal"]
     columns = forecast_columns(network)
+    norm = float(params.mean[columns].sum())
+    if norm <= 0:  # no natural flow at the forecast point: the mean year there is zero, nothing to scale
+        return 1.0, p
     reference = reference_sample(params, columns)
-    return flow_at_exceedance(p, reference) / float(params.mean[columns].sum()), p
+    return flow_at_exceedance(p, reference) / norm, p
 
 
 def historical(network: Network, axis: TimeAxis, members: int, replay: list[int], melt_shift_weeks: float = 0.0) -> np.ndarray:
@@ -104,45 +108,83 @@ def historical(network: Network, axis: TimeAxis, members: int, replay: list[int]
 
 def year_types(inflows: np.ndarray, network: Network, axis: TimeAxis, params, dry: float, wet: float):
     """Exceedance probability and type ('dry', 'normal', 'wet') of each member's water years, repeated on every
-    month (members, T). A water year cut by the run's ends is judged on its months scaled up by their regime share."""
+    month (members, T). A water year cut by the run's ends is judged on its months scaled up by their regime share.
+
+    `inflows` in hm3 per month. A year with no natural flow at the forecast point is exceeded by every reference
+    year (exceedance 1.0, dry), also in a basin whose mean flow there is zero (where any flow at all is wet)."""
     from hydro.stochastic import classify, exceedance, reference_sample
 
     columns = forecast_columns(network)
     reference = reference_sample(params, columns)
     flow = inflows[:, :, columns].sum(axis=2)  # (M, T)
-    share = (params.mean[columns][:, None] * regime_shares(network)[columns][:, axis.calendar_month]).sum(axis=0) / params.mean[columns].sum()
+    weight = params.mean[columns].astype(float)
+    if weight.sum() <= 0:  # no mean flow to weight the regimes by: weight them equally
+        weight = np.ones_like(weight)
+    share = (weight[:, None] * regime_shares(network)[columns][:, axis.calendar_month]).sum(axis=0) / weight.sum()
     out_p = np.empty_like(flow)
     for wy in np.unique(axis.water_year):
         sel = axis.water_year == wy
-        annual = flow[:, sel].sum(axis=1) / share[sel].sum()
+        total, part = flow[:, sel].sum(axis=1), share[sel].sum()
+        # months the regimes give no water: any flow in them is more than the reference year's, none is the least
+        annual = total / part if part > 0 else np.where(total > 0, np.inf, 0.0)
         out_p[:, sel] = exceedance(annual, reference)[:, None]
     return out_p, classify(out_p, dry, wet)
 
 
 NETCDF_SUFFIXES = (".nc", ".nc4", ".cdf")
+# CF calendars whose every date has a month 1-12: a time maps to one unambiguous YYYY-MM label
+MONTH_CALENDARS = ("standard", "gregorian", "proleptic_gregorian", "julian", "noleap", "365_day", "all_leap", "366_day", "360_day")
 
 
 def _netcdf_table(path: Path, problems: Collector) -> pd.DataFrame | None:
-    """A netCDF series as the CSV's table: a 'month' column (YYYY-MM) and one column per variable on `time`."""
+    """A netCDF series as the CSV's table: a 'month' column (YYYY-MM) and one column per variable on `time`.
+
+    The values are monthly mean discharges in m3/s. The `time` coordinate (CF units "DAYS|HOURS|... since DATE"
+    and a calendar) only labels each value with its year and month: any calendar of :data:`MONTH_CALENDARS`
+    is accepted (a 360-day or no-leap model's months map one to one to the model's YYYY-MM), since volumes are
+    computed with the run's own calendar (days of each real month), not with the file's. Each time must be the
+    first of its month at 00:00 and each month must appear once."""
+    import cftime
     import xarray as xr
 
     try:
-        with xr.open_dataset(path) as ds:
+        with xr.open_dataset(path, decode_times=False) as ds:
             if "time" not in ds.coords:
                 problems.add("<coords>", list(ds.coords), "a 'time' coordinate at the first day of each month")
                 return None
-            times = pd.DatetimeIndex(ds.time.values)
-            off = times[(times.day != 1) | (times.hour != 0) | (times.minute != 0)]
+            time = ds["time"]
+            units, calendar = time.attrs.get("units"), str(time.attrs.get("calendar", "standard"))
+            if calendar.lower() not in MONTH_CALENDARS:
+                problems.add("time", f"<calendar {calendar!r}>", f"a CF calendar whose months map to YYYY-MM: one of {list(MONTH_CALENDARS)}")
+                return None
+            if time.ndim != 1 or time.dtype.kind not in "iuf" or not isinstance(units, str) or " since " not in units:
+                problems.add("time", f"<{time.dtype} values, units {units!r}>",
+                             "a datetime-like coordinate: numbers with CF units such as 'days since 2000-01-01 00:00' (and a calendar)")
+                return None
+            try:
+                stamps = cftime.num2date(np.asarray(time.values), units, calendar.lower(), only_use_cftime_datetimes=True)
+            except (ValueError, TypeError, OverflowError) as err:
+                problems.add("time", f"<units {units!r}, calendar {calendar!r}: {err}>", "times that CF units and calendar can decode")
+                return None
+            off = [t for t in stamps if (t.day, t.hour, t.minute, t.second) != (1, 0, 0, 0)]
             for t in off[:5]:
                 problems.add("time", str(t), "month starts (YYYY-MM-01 00:00): the series is not aligned on calendar months")
-            columns = {name: ds[name].values.astype(float) for name in ds.data_vars if ds[name].dims == ("time",)}
+            labels = pd.Index([f"{t.year:04d}-{t.month:02d}" for t in stamps])
+            for i in np.flatnonzero(labels.duplicated())[:5]:
+                problems.add(f"time[{i}]", str(stamps[i]), f"each month once ({labels[i]} is given more than once)")
+            columns = {}
             for name in ds.data_vars:
-                if ds[name].dims != ("time",):
-                    problems.add(f"variable {name!r}", f"<dims {ds[name].dims}>", "one variable per inflow node on the time dimension only")
+                var = ds[name]
+                if var.dims != ("time",):
+                    problems.add(f"variable {name!r}", f"<dims {var.dims}>", "one variable per inflow node on the time dimension only")
+                elif var.dtype.kind not in "iuf":
+                    problems.add(f"variable {name!r}", f"<{var.dtype} values>", "monthly discharges in m3/s as numbers")
+                else:
+                    columns[name] = var.values.astype(float)
     except (OSError, ValueError) as err:
         problems.add("<netcdf>", str(err).splitlines()[0], "a readable netCDF file")
         return None
-    return pd.DataFrame({"month": times.strftime("%Y-%m"), **columns})
+    return pd.DataFrame({"month": labels, **columns})
 
 
 def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int = 1, melt_shift_weeks: float = 0.0) -> np.ndarray:
@@ -160,8 +202,14 @@ def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int
     else:
         try:
             table = pd.read_csv(path, dtype={"month": str})
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             problems.add("<csv>", str(err).splitlines()[0], "a comma-separated table with a header row")
+            raise ScenarioError(problems.problems) from err
+        except UnicodeDecodeError as err:
+            problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the file as UTF-8)")
+            raise ScenarioError(problems.problems) from err
+        except OSError as err:
+            problems.add("<file>", f"<{err.strerror or err}>", "a readable CSV file of monthly inflows in m3/s")
             raise ScenarioError(problems.problems) from err
     if "month" not in table.columns:
         problems.add("<header>", list(table.columns), "a 'month' column (YYYY-MM) and one column per inflow node (m3/s)")
@@ -191,6 +239,8 @@ def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int
             problems.add(f"row {row + 2}, {col}", shown, "a finite discharge in m3/s (no gaps, NaN or inf)")
         for row in values.index[values < 0]:
             problems.add(f"row {row + 2}, {col}", float(values[row]), "a discharge >= 0 m3/s")
+        for row in values.index[values >= MAX_DISCHARGE]:
+            problems.add(f"row {row + 2}, {col}", float(values[row]), f"a discharge below {MAX_DISCHARGE:g} m3/s (larger ones overflow the model's sums)")
     if problems:
         raise ScenarioError(problems.problems)
 

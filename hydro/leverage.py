@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hydro.errors import Collector, ProblemsError
+from hydro.errors import TOO_DEEP, Collector, ProblemsError, too_deep
 from hydro.metrics import state_summary
 
 EXPOSURE = ("water", "connectivity", "security")
@@ -104,6 +104,11 @@ def load_leverage(path: str | Path, text: str | None = None) -> LeverageData:
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         problems.add("<file>", str(err), "a readable TOML leverage file")
         raise LeverageError(problems.problems) from err
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        doc = None
+    if doc is None or too_deep(doc):
+        problems.add("<toml>", "<nested too deeply>", TOO_DEEP)
+        raise LeverageError(problems.problems)
     sources = doc.get("sources", {}) if isinstance(doc.get("sources"), dict) else {}
     states = doc.get("states")
     if not (isinstance(states, list) and states and all(isinstance(s, str) and len(s) == 3 for s in states)):

@@ -88,14 +88,12 @@ class Network:
     def upstream_of(self, name: str) -> list[str]:
         """Names of every node whose water reaches `name` through reaches (return flows not counted)."""
         target = self.index(name)
-        found = []
-        for i, other in enumerate(self.names):
+        # in topological order a node's downstream neighbour comes after it: one pass from the bottom up
+        drains = np.zeros(self.n + 1, dtype=bool)  # index -1 (no downstream node) lands on the spare last slot
+        for i in range(self.n - 1, -1, -1):
             j = int(self.downstream[i])
-            while j >= 0 and j != target:
-                j = int(self.downstream[j])
-            if j == target:
-                found.append(other)
-        return found
+            drains[i] = j == target or (j >= 0 and drains[j])
+        return [self.names[i] for i in range(self.n) if drains[i]]
 
     @property
     def qosh_tepa(self) -> int | None:
@@ -112,26 +110,27 @@ class Network:
 
 
 def topological_order(basin: Basin) -> list[str]:
-    """Node names ordered so that each node comes after every node upstream of it (Kahn's algorithm, stable)."""
+    """Node names ordered so that each node comes after every node upstream of it (Kahn's algorithm, stable:
+    ties in file order); O(nodes + reaches), with a return flow counted as an edge to its receiving node."""
+    from collections import deque
+
     indegree = {n: 0 for n in basin.nodes}
-    down = {r.source_node: r.target_node for r in basin.reaches}
+    targets: dict[str, list[str]] = {n: [] for n in basin.nodes}
     for r in basin.reaches:
+        targets[r.source_node].append(r.target_node)
         indegree[r.target_node] += 1
     # a return flow must arrive before its receiving node is routed: treat it as an edge too
     for node in basin.nodes.values():
         target = node.settings.get("return_to")
-        if node.kind == "offtake" and target and target != down.get(node.name):
+        if node.kind == "offtake" and target and target in indegree and target not in targets[node.name]:
+            targets[node.name].append(target)
             indegree[target] += 1
-    extra = {n.name: n.settings["return_to"] for n in basin.nodes.values() if n.kind == "offtake" and n.settings.get("return_to")}
-    ready = [n for n in basin.nodes if indegree[n] == 0]
+    ready = deque(n for n in basin.nodes if indegree[n] == 0)
     order: list[str] = []
     while ready:
-        name = ready.pop(0)
+        name = ready.popleft()
         order.append(name)
-        targets = [down[name]] if name in down else []
-        if name in extra and extra[name] not in targets:
-            targets.append(extra[name])
-        for t in targets:
+        for t in targets[name]:
             indegree[t] -= 1
             if indegree[t] == 0:
                 ready.append(t)

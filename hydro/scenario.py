@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hydro.errors import Collector, ScenarioError, did_you_mean
+from hydro.errors import TOO_DEEP, Collector, ScenarioError, did_you_mean, too_deep
 from hydro.timeaxis import TimeAxis, parse_month
 
 FORMAT_VERSION = 1
@@ -141,6 +141,10 @@ def parse_set(text: str) -> tuple[str, object]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        value = None
+    if value is None or too_deep(value):
+        raise ScenarioError([_problem(f"--set {key}", "<nested too deeply>", TOO_DEEP.replace("a TOML file", "a TOML value"))])
     return key, value
 
 
@@ -196,9 +200,18 @@ def load_scenario(path: str | Path, overrides: list[tuple[str, object]] | None =
     except tomllib.TOMLDecodeError as err:
         problems.add("<toml>", str(err), "valid TOML")
         raise ScenarioError(problems.problems) from err
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        problems.add("<toml>", "<nested too deeply>", TOO_DEEP)
+        raise ScenarioError(problems.problems) from None
     except UnicodeDecodeError as err:
         problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the run file as UTF-8)")
         raise ScenarioError(problems.problems) from err
+    except OSError as err:
+        problems.add("<file>", f"<{err.strerror or err}>", "a readable run file (TOML)")
+        raise ScenarioError(problems.problems) from err
+    if too_deep(doc):
+        problems.add("<toml>", "<nested too deeply>", TOO_DEEP)
+        raise ScenarioError(problems.problems)
     return scenario_from_dict(doc, path, overrides)
 
 
@@ -245,6 +258,9 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
     enabled: dict[str, bool] = {}
     if basin_path is not None and not problems:
         basin = load_basin(basin_path)  # a BasinError is reported as it is: it names its own file
+        if not any(nd.kind == "offtake" for nd in basin.nodes.values()):
+            # the simulator routes such a basin, but a run reports shortfall per state of its offtakes
+            problems.add("basin", f"<{values['basin']}: no offtake node>", "a basin with at least one offtake node (a run's summaries are per state of its offtakes)")
         names = [n for n, nd in basin.nodes.items() if nd.kind == "reservoir"]
         for name, table in reservoirs.items():
             if name not in names:
