@@ -93,6 +93,17 @@ def _assumptions(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(json.loads(ds.attrs.get("assumptions_json", "[]")))
 
 
+def _figure(title: str, draw) -> str:
+    """A figure of the report, or a line saying why the chart cannot be drawn for these results (charts raise
+    ValueError for data they cannot show, e.g. a run without a complete water year)."""
+    try:
+        src = draw()
+    except ValueError as err:
+        charts.plt.close("all")
+        return f'<p class="note"><b>{html.escape(title)}</b>: not drawn: {html.escape(str(err))}.</p>'
+    return f'<figure><img alt="{html.escape(title)}" src="{src}"><figcaption>{html.escape(title)}</figcaption></figure>'
+
+
 def _run_section(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> tuple[str, str]:
     """(key numbers HTML, body HTML) for a run's results and its counterpart runs."""
     from hydro.results import saved_network
@@ -100,17 +111,17 @@ def _run_section(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> tuple[str, st
     numbers = key_numbers(ds, others)
     network = saved_network(ds)
     images = [
-        ("Shortfall by month and by year", _png(charts.shortfall_figure(ds, ds.attrs.get("title", "")))),
-        ("Where: shortfall by province and month", _ax_png(charts.shortfall_heatmap, ds)),
+        ("Shortfall by month and by year", lambda: _png(charts.shortfall_figure(ds, ds.attrs.get("title", "")))),
+        ("Where: shortfall by province and month", lambda: _ax_png(charts.shortfall_heatmap, ds)),
         ("How often: annual shortfall exceedance, with and without Qosh Tepa",
-         _ax_png(charts.shortfall_exceedance, ds, others["without"])),
-        ("The network, offtakes coloured by shortfall", _ax_png(charts.basin_map, ds, downstream=charts.network_edges(network), figsize=(8.3, 6.0))),
-        ("Reservoir storage", _ax_png(charts.reservoir_storage, ds, bounds=charts.reservoir_bounds(network))),
-        ("Aral Sea delta inflow against its requirement", _ax_png(charts.delta_inflow, ds)),
+         lambda: _ax_png(charts.shortfall_exceedance, ds, others["without"])),
+        ("The network, offtakes coloured by shortfall", lambda: _ax_png(charts.basin_map, ds, downstream=charts.network_edges(network), figsize=(8.3, 6.0))),
+        ("Reservoir storage", lambda: _ax_png(charts.reservoir_storage, ds, bounds=charts.reservoir_bounds(network))),
+        ("Aral Sea delta inflow against its requirement", lambda: _ax_png(charts.delta_inflow, ds)),
     ]
     periods = {p: metrics.state_summary(ds, p) for p in metrics.PERIODS}
     period_table = pd.concat({p: t for p, t in periods.items() if len(t)}, names=["period", "state"])
-    body = "".join(f'<figure><img alt="{html.escape(t)}" src="{src}"><figcaption>{html.escape(t)}</figcaption></figure>' for t, src in images)
+    body = "".join(_figure(title, draw) for title, draw in images)
     body += "<h2>Tables</h2><h3>Demand, withdrawal and shortfall per state (km3 per year)</h3>" + _table(period_table)
     body += ("<h3>Performance of supply (Hashimoto, Stedinger and Loucks 1982)</h3><p>Reliability: share of months "
              "without shortfall; resilience: share of failed months followed by a month without; vulnerability: mean "
