@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     swp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
     swp.add_argument("--out", default=None, help="sweep folder (default: out/<run file name>)")
     swp.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler (default: local processes)")
+    swp.add_argument("--scheduler-timeout", dest="scheduler_timeout", type=float, default=60.0, metavar="SECONDS",
+                     help="give up when the scheduler has no worker after this long (default 60)")
     swp.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core; 0: no dask)")
     swp.add_argument("--detail", choices=("summary", "full"), default="summary",
                      help="summary: demand, withdrawal, shortfall, flow, storage at offtakes, reservoirs, terminals and Kerki, float32; full: everything")
@@ -263,9 +265,8 @@ def _sweep(args) -> int:
         raise ScenarioError([Problem("<command line>", "--vary", "<missing>", "KEY=SPEC, e.g. --vary qosh_tepa.withdrawal_km3=0:12:1 (or sweep.vary in the run file)")])
     varies = [parse_vary(v) for v in specs]
     out = check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
-    if args.workers is not None and args.workers < 0:
-        raise ScenarioError([Problem("<command line>", "--workers", args.workers, "a number of worker processes >= 0")])
-    run_sweep(args.run_file, varies, out, overrides, args.scheduler, args.workers, args.detail, args.fresh)
+    run_sweep(args.run_file, varies, out, overrides, args.scheduler, args.workers, args.detail, args.fresh,
+              scheduler_timeout=args.scheduler_timeout)
     table = pd.read_csv(out / "sweep.csv")
     keys = [k for k, _ in varies]
     pivot = table[table.state.isin(["UZB", "TKM"])].pivot_table(index=keys, columns="state", values=["shortfall_pct", "dry_shortfall_pct"], sort=False)
@@ -335,13 +336,14 @@ def _chart(args) -> int:
 
 
 def _leverage(args) -> int:
+    import numpy as np
+
     from hydro import charts, leverage
     from hydro.errors import Problem, ScenarioError
     from hydro.results import atomic_outputs, check_outputs, open_results, saved_network
 
     folder = Path(args.folder)
-    if args.samples < 1:
-        raise ScenarioError([Problem("<command line>", "--samples", args.samples, "a number of sensitivity samples >= 1")])
+    leverage.check_samples(args.samples)
 
     def data_of(attrs: dict):
         if args.data is not None:
@@ -357,16 +359,11 @@ def _leverage(args) -> int:
         sweep = open_sweep(folder)
         if "qosh_tepa.withdrawal_km3" not in sweep.dims:
             raise ScenarioError([Problem(str(folder), "sweep", "<no qosh_tepa.withdrawal_km3 dimension>", "a sweep that varies the Qosh Tepa withdrawal")])
-        rule = None
-        if "rule" in sweep.dims:
-            held = [str(r) for r in sweep.rule.values]
-            rule = args.rule or held[0]
-            if rule not in held:
-                raise ScenarioError([Problem("<command line>", "--rule", rule, f"one of the sweep's rules {held}")])
-            sweep = sweep.sel(rule=rule)
-        elif args.rule is not None and args.rule != sweep.attrs.get("rule"):
+        held = [str(r) for r in np.atleast_1d(sweep["rule"].values)] if "rule" in sweep.coords else []
+        if args.rule is not None and not held and args.rule != sweep.attrs.get("rule"):
             raise ScenarioError([Problem("<command line>", "--rule", args.rule, f"the sweep's only rule {sweep.attrs.get('rule')!r}")])
-        rule = rule or str(sweep.attrs.get("rule", "?"))
+        sweep = leverage.select_rule(sweep, args.rule)
+        rule = args.rule or (held[0] if held else str(sweep.attrs.get("rule", "?")))
         data = data_of(sweep.attrs)
         result = leverage.from_sweep(data, sweep, saved_network(sweep), args.withdrawal, args.samples, args.seed)
     elif (folder / "results.nc").exists():

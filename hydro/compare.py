@@ -6,12 +6,39 @@ period and state, the mean demand, withdrawal and shortfall (km3/yr) and the sho
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import xarray as xr
 
+from hydro.errors import Problem, ScenarioError
 from hydro.metrics import PERIODS, state_summary
 from hydro.run import run_scenario
 from hydro.scenario import load_scenario
+
+
+def _twice(values) -> list:
+    return [v for i, v in enumerate(values) if v in values[:i]]
+
+
+def check_options(rules, qosh_tepa_km3) -> None:
+    """Refuse up front: no rules, a rule given twice, Qosh Tepa levels (km3/yr) not finite, < 0 or given twice."""
+    problems = []
+    rules = list(rules or [])
+    if not rules:
+        problems.append(Problem("<command line>", "--rules", "<none>", "at least one rule name, e.g. --rules upstream_first,icwc_quota"))
+    if _twice(rules):
+        problems.append(Problem("<command line>", "--rules", ",".join(map(str, rules)), f"each rule once ({', '.join(map(repr, dict.fromkeys(_twice(rules))))} given twice)"))
+    levels = list(qosh_tepa_km3 or [])
+    for level in levels:
+        if isinstance(level, bool) or not isinstance(level, (int, float)) or not math.isfinite(level) or level < 0:
+            problems.append(Problem("<command line>", "--qosh-tepa", level, "a finite Qosh Tepa target in km3/yr, >= 0"))
+    numbers = [float(x) for x in levels if isinstance(x, (int, float)) and not isinstance(x, bool)]
+    if _twice(numbers):
+        problems.append(Problem("<command line>", "--qosh-tepa", ",".join(f"{x:g}" for x in numbers),
+                                f"each Qosh Tepa level once ({', '.join(f'{x:g}' for x in dict.fromkeys(_twice(numbers)))} given twice)"))
+    if problems:
+        raise ScenarioError(problems)
 
 
 def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None, overrides=None):
@@ -20,6 +47,7 @@ def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None
     Returns (dataset with dims rule, qosh_tepa_km3, member, time, node; table as a DataFrame).
     """
     overrides = list(overrides or [])
+    check_options(rules, qosh_tepa_km3)
     base = load_scenario(run_file, overrides)
     levels = list(qosh_tepa_km3) if qosh_tepa_km3 else [base.qosh_tepa.withdrawal_km3]
     by_rule = []

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hydro.errors import TOO_DEEP, Collector, ProblemsError, too_deep
+from hydro.errors import TOO_DEEP, Collector, Problem, ProblemsError, ScenarioError, too_deep
 from hydro.metrics import state_summary
 
 EXPOSURE = ("water", "connectivity", "security")
@@ -193,7 +193,7 @@ def water_losses(with_ds: xr.Dataset, without_ds: xr.Dataset, states: list[str],
     else:
         tables["dry_with"], tables["dry_without"] = state_summary(with_ds, "dry years"), state_summary(without_ds, "dry years")
     for s in states:
-        def get(t, col):
+        def get(t, col, s=s):
             table = tables[t]
             return float(table.loc[s, col]) if s in table.index else 0.0
         demand = get("with", "demand_km3")
@@ -247,6 +247,7 @@ def scores(data: LeverageData, water: pd.Series, weights: dict | None = None, di
 def sensitivity(data: LeverageData, losses: pd.DataFrame, dependence: dict, n: int = 2000, seed: int = 0,
                 concentration: float = 50.0) -> pd.DataFrame:
     """How often each state holds each rank when weights and indicator values are sampled (state x rank, shares)."""
+    check_samples(n)
     rng = np.random.default_rng(seed)
     counts = pd.DataFrame(0, index=data.states, columns=range(1, len(data.states) + 1))
     base = np.array([data.weights[d] for d in EXPOSURE])
@@ -278,13 +279,44 @@ def _ranking(table: pd.DataFrame) -> list[str]:
     return list(table.sort_values("score", ascending=False).index)
 
 
-def from_sweep(data: LeverageData, sweep: xr.Dataset, network, withdrawal_km3: float, samples: int, seed: int) -> LeverageResult:
-    """Leverage at every Qosh Tepa level of a sweep (level 0 is the 'without'); the main table at the level
-    nearest `withdrawal_km3`."""
+def check_samples(n) -> None:
+    """Refuse a number of sensitivity samples below 1 (the rank shares would be 0/0)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ScenarioError([Problem("<command line>", "--samples", n, "a whole number of samples >= 1")])
+
+
+def _levels_text(levels) -> str:
+    return "[" + ", ".join(f"{x:g}" for x in levels) + "]"
+
+
+def select_rule(sweep: xr.Dataset, rule: str | None) -> xr.Dataset:
+    """The sweep at one allocation rule when it varies rules (default: the first); refuses a rule it does not hold."""
+    held = [str(r) for r in np.atleast_1d(sweep["rule"].values)] if "rule" in sweep.coords else []
+    if rule is not None and held and rule not in held:
+        raise ScenarioError([Problem("<command line>", "--rule", rule, f"one of the rules the sweep holds: {held}")])
+    if "rule" in sweep.dims:
+        return sweep.sel(rule=rule or held[0])
+    return sweep
+
+
+def from_sweep(data: LeverageData, sweep: xr.Dataset, network, withdrawal_km3: float, samples: int, seed: int,
+               rule: str | None = None) -> LeverageResult:
+    """Leverage at every Qosh Tepa level of a sweep (level 0 is the 'without'); the main table at the swept level
+    `withdrawal_km3` (km3/yr); `rule` picks one rule of a sweep that varies rules (default: the first)."""
     key = "qosh_tepa.withdrawal_km3"
-    levels = [float(x) for x in sweep[key].values]
+    where = str(sweep.attrs.get("sweep_folder", "<sweep>"))
+    check_samples(samples)
+    if key not in sweep.dims:
+        raise ScenarioError([Problem(where, "sweep", f"<no {key} dimension>", "a sweep that varies the Qosh Tepa withdrawal")])
+    sweep = select_rule(sweep, rule)
+    levels = [float(x) for x in np.atleast_1d(sweep[key].values)]
     if 0.0 not in levels:
-        raise ValueError("the sweep needs a Qosh Tepa level of 0 km3/yr to compare with")
+        raise ScenarioError([Problem(where, key, f"<swept levels {_levels_text(levels)}>",
+                                     f"a level of 0 km3/yr (the run without Qosh Tepa) among the swept levels: add 0 to --vary {key}")])
+    try:
+        chosen = next(lv for lv in levels if np.isclose(lv, float(withdrawal_km3), rtol=0, atol=1e-9))
+    except (StopIteration, TypeError, ValueError):
+        raise ScenarioError([Problem("<command line>", "--withdrawal", withdrawal_km3, f"one of the swept levels {_levels_text(levels)} km3/yr")]) from None
     dependence = afghan_dependence(network)
     base = sweep.sel({key: 0}).load()
     rows, tables, losses_at = [], {}, {}
@@ -297,7 +329,6 @@ def from_sweep(data: LeverageData, sweep: xr.Dataset, network, withdrawal_km3: f
         for s in data.states:
             rows.append({key: level, "state": s, "water": table.loc[s, "water"], "score": table.loc[s, "score"], "rank": table.loc[s, "rank"]})
     response = pd.DataFrame(rows)
-    chosen = min(levels, key=lambda x: abs(x - withdrawal_km3))
     start = _ranking(tables[levels[0]])
     changes = next((lv for lv in levels if _ranking(tables[lv]) != start), None)
     # marginal loss: km3 of the state's shortfall per km3 withdrawn, least squares over the levels
@@ -312,6 +343,7 @@ def from_sweep(data: LeverageData, sweep: xr.Dataset, network, withdrawal_km3: f
 
 def from_runs(data: LeverageData, with_ds, without_ds, network, samples: int, seed: int, dry_with=None, dry_without=None) -> LeverageResult:
     """Leverage from one run and its counterpart without Qosh Tepa (and dry-year runs when given)."""
+    check_samples(samples)
     dependence = afghan_dependence(network)
     losses = water_losses(with_ds, without_ds, data.states, dry_with, dry_without)
     water = water_dimension(losses, dependence, data.full_exposure_share.value)

@@ -381,13 +381,20 @@ def _umask() -> int:
     return mask
 
 
-STAGED = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+STAGED = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def _host() -> str:
+    """This machine's name as it goes into staged file names (workers on other hosts may share a folder)."""
+    import socket
+
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
 
 def _staged(path: Path, mode: int) -> Path:
-    """A new empty file beside `path` named ``.<name>.<pid>.<random>.tmp`` with ordinary permissions."""
+    """A new empty file beside `path` named ``.<name>.<host>.<pid>.<random>.tmp`` with ordinary permissions."""
     while True:
-        p = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        p = path.parent / f".{path.name}.{_host()}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         try:
             fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
         except FileExistsError:
@@ -409,15 +416,17 @@ def _alive(pid: int) -> bool:
 
 
 def clean_stale(folder: str | Path) -> list[Path]:
-    """Remove files staged in `folder` by writers that are no longer running (``.<name>.<pid>.<hex>.tmp`` with a
-    dead pid); a live process's files and every other file are left alone. Returns what was removed."""
+    """Remove files staged in `folder` by writers on this host that are no longer running
+    (``.<name>.<host>.<pid>.<hex>.tmp``); a live process's files, another host's and every other file are left
+    alone. Returns what was removed."""
     removed = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed
+    host = _host()
     for p in folder.iterdir():
         m = STAGED.match(p.name)
-        if m and not _alive(int(m.group("pid"))):
+        if m and m.group("host") == host and not _alive(int(m.group("pid"))):
             p.unlink(missing_ok=True)
             removed.append(p)
     return removed

@@ -9,8 +9,9 @@ Layout of a sweep folder::
 
 A rerun of the same command computes only the chunks that are missing, so an interrupted sweep resumes and ends
 with the same bytes as an uninterrupted one; a sweep folder made from another run file, basin or package version
-is refused (``fresh=True`` starts it again). :func:`open_sweep` opens the folder lazily as one Dataset with a
-dimension per varied key.
+is refused (``fresh=True`` starts it again). Every chunk carries the sweep's identity (``sweep_sha256``, a hash of
+the manifest's identity fields) and its own point; :func:`check_chunk` refuses a chunk of another sweep or slot on
+resume and in every reader. :func:`open_sweep` opens the folder lazily as one Dataset with a dimension per varied key.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import sys
 import time
@@ -31,13 +33,17 @@ import xarray as xr
 import hydro
 from hydro.errors import Problem, ScenarioError
 from hydro.metrics import state_summary
-from hydro.results import atomic_file
+from hydro.results import atomic_file, clean_stale, open_results, write_results
 
 # what a sweep keeps by default: enough for shortfall metrics, charts and the delta
 SUMMARY_VARIABLES = ("demand", "withdrawal", "shortfall", "flow", "inflow", "storage", "requirement", "natural_inflow")
 SUMMARY_KINDS = ("offtake", "reservoir", "terminal")
 SUMMARY_GAUGES = ("kerki",)
 MANIFEST = "sweep.json"
+FORMAT_VERSION = 2  # 2: chunks carry sweep_sha256; the manifest holds series_sha256
+IDENTITY = ("format_version", "run_file_sha256", "overrides", "basin_sha256", "series_sha256", "package_version", "varies", "detail")
+MAX_POINTS = 10_000  # per --vary list and for the whole grid (one chunk file each)
+SCHEDULER_TIMEOUT_S = 60.0
 
 
 def parse_vary(text: str) -> tuple[str, list]:
@@ -48,11 +54,13 @@ def parse_vary(text: str) -> tuple[str, list]:
     if ":" in spec and "," not in spec:
         try:
             start, stop, step = (float(x) for x in spec.split(":"))
-            if step <= 0 or stop < start:
+            if not all(math.isfinite(x) for x in (start, stop, step)) or step <= 0 or stop < start:
                 raise ValueError
         except ValueError:
-            raise ScenarioError([Problem("<command line>", f"--vary {key}", spec, "a range start:stop:step with step > 0 and stop >= start")]) from None
+            raise ScenarioError([Problem("<command line>", f"--vary {key}", spec, "a range start:stop:step with step > 0 and stop >= start, all finite")]) from None
         n = int(np.floor((stop - start) / step + 1e-9)) + 1
+        if n > MAX_POINTS:
+            raise ScenarioError([Problem("<command line>", f"--vary {key}", spec, f"a range of at most {MAX_POINTS:,} values (this one has {n:,}): a larger step")])
         values = [round(start + i * step, 10) for i in range(n)]
         return key, [int(v) if float(v).is_integer() and all(float(x).is_integer() for x in (start, step)) else v for v in values]
     values = []
@@ -64,13 +72,72 @@ def parse_vary(text: str) -> tuple[str, list]:
             values.append(item)
     if not values or any(v == "" for v in values):
         raise ScenarioError([Problem("<command line>", f"--vary {key}", spec, "a comma-separated list of values")])
+    check_varies([(key, values)])
     return key, values
+
+
+def check_varies(varies: list[tuple[str, list]]) -> None:
+    """Refuse duplicate keys, empty or duplicated value lists, NaN/inf values and grids of more than MAX_POINTS."""
+    problems = []
+    if not varies:
+        problems.append(Problem("<command line>", "--vary", "<missing>", "at least one KEY=SPEC, e.g. --vary qosh_tepa.withdrawal_km3=0:12:1"))
+    seen_keys = set()
+    for key, values in varies:
+        where = f"--vary {key}"
+        if key in seen_keys:
+            problems.append(Problem("<command line>", where, "<given twice>", f"each key in one --vary only: put all its values in one list, e.g. --vary {key}=0,2,4"))
+            continue
+        seen_keys.add(key)
+        values = list(values)
+        if not values:
+            problems.append(Problem("<command line>", where, "<no values>", "a non-empty list of values"))
+            continue
+        bad = [v for v in values if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            problems.append(Problem("<command line>", where, bad[0], "finite numbers (no nan or inf)"))
+            continue
+        twice = []
+        for i, v in enumerate(values):
+            if any(v == w and type(v) is type(w) or _same_number(v, w) for w in values[:i]) and v not in twice:
+                twice.append(v)
+        if twice:
+            problems.append(Problem("<command line>", where, f"<{', '.join(map(repr, twice))} given more than once>", "each value once"))
+        elif len(values) > MAX_POINTS:
+            problems.append(Problem("<command line>", where, f"<{len(values):,} values>", f"at most {MAX_POINTS:,} values"))
+    if not problems:
+        total = math.prod(len(v) for _, v in varies)
+        if total > MAX_POINTS:
+            problems.append(Problem("<command line>", "--vary", f"<{total:,} sweep points>", f"at most {MAX_POINTS:,} points (chunks) in one sweep"))
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _same_number(a, b) -> bool:
+    num = (int, float)
+    return isinstance(a, num) and isinstance(b, num) and not isinstance(a, bool) and not isinstance(b, bool) and a == b
 
 
 def points(varies: list[tuple[str, list]]) -> list[dict]:
     """Every combination of the varied values, the last key varying fastest."""
     keys = [k for k, _ in varies]
     return [dict(zip(keys, combo)) for combo in itertools.product(*[v for _, v in varies])]
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _series_files(run_file: Path, scenario, varies) -> dict[str, Path]:
+    """The inflow series files the sweep reads: hydrology.series as written -> path (resolved as in scenario.py)."""
+    given = dict(varies)
+    if "series" not in given.get("hydrology.kind", [scenario.hydrology_kind]):
+        return {}
+    names = given.get("hydrology.series", [scenario.hydrology.get("series")])
+    return {str(n): run_file.parent / str(n) for n in names if n}
 
 
 def _manifest(run_file: Path, overrides, varies, detail: str) -> dict:
@@ -80,47 +147,124 @@ def _manifest(run_file: Path, overrides, varies, detail: str) -> dict:
     scenario = load_scenario(run_file, overrides)
     basin = load_basin(scenario.basin_path)
     text = run_file.read_text(encoding="utf-8")
-    return {
-        "format_version": 1,
+    series = {}
+    for name, path in _series_files(run_file, scenario, varies).items():
+        if not path.is_file():
+            raise ScenarioError([Problem(str(run_file), "hydrology.series", name, f"an existing inflow series file ({path} does not exist)")])
+        series[name] = _sha256_file(path)
+    manifest = {
+        "format_version": FORMAT_VERSION,
         "run_file": str(run_file),
         "run_file_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "run_file_text": text,
         "overrides": [[k, v] for k, v in overrides],
         "basin_sha256": basin.sha256,
+        "series_sha256": series,
         "package_version": hydro.__version__,
         "varies": [[k, list(v)] for k, v in varies],
         "detail": detail,
     }
+    manifest = json.loads(json.dumps(manifest))  # as it reads back from sweep.json
+    manifest["sweep_sha256"] = sweep_sha256(manifest)
+    return manifest
+
+
+def sweep_sha256(manifest: dict) -> str:
+    """The sweep's identity: sha256 of the manifest's identity fields (what decides every chunk's numbers)."""
+    return hashlib.sha256(json.dumps({k: manifest.get(k) for k in IDENTITY}, sort_keys=True).encode()).hexdigest()
 
 
 def _same_sweep(old: dict, new: dict) -> list[str]:
     """Names of the manifest fields that differ (the run file path may move)."""
-    keys = ("run_file_sha256", "overrides", "basin_sha256", "package_version", "varies", "detail")
-    return [k for k in keys if old.get(k) != new.get(k)]
+    return [k for k in IDENTITY if old.get(k) != new.get(k)]
 
 
-def _write_atomic(ds: xr.Dataset, path: Path, encoding: dict) -> None:
+def read_manifest(folder: str | Path) -> dict:
+    """DIR/sweep.json, checked to be a readable sweep manifest (a ScenarioError naming the file otherwise)."""
+    path = Path(folder) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("varies"), list):
+            raise TypeError("no 'varies' list")
+        points([(str(k), list(v)) for k, v in manifest["varies"]])
+    except FileNotFoundError:
+        raise ScenarioError([Problem(str(path), "<file>", "<missing>", "the manifest of a sweep folder written by hydro sweep")]) from None
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as err:  # JSONDecodeError is a ValueError
+        raise ScenarioError([Problem(str(path), "<file>", f"<unreadable: {err}>",
+                                     "the JSON manifest written by hydro sweep (damaged: rerun with --fresh to start the sweep again)")]) from None
+    return manifest
+
+
+def _slot(index: int) -> str:
+    return f"P{index:04d}"
+
+
+def check_chunk(path: str | Path, manifest: dict, index: int) -> Problem | None:
+    """None if the chunk at `path` was written by this sweep (manifest) for slot `index`, else the Problem."""
+    path = Path(path)
+    fix = "delete it or pass --fresh"
+    try:
+        import netCDF4
+
+        with netCDF4.Dataset(path) as nc:
+            attrs = {a: nc.getncattr(a) for a in ("sweep_sha256", "sweep_point_json") if a in nc.ncattrs()}
+    except Exception as err:  # noqa: BLE001 - any failure to open means the chunk is unusable
+        why = getattr(err, "strerror", None) or type(err).__name__
+        return Problem(str(path), "<file>", f"<cannot be opened as netCDF: {why}>", f"a chunk written by hydro sweep (damaged or truncated: {fix})")
+    if attrs.get("sweep_sha256") != sweep_sha256(manifest):
+        return Problem(str(path), "sweep_sha256", f"<made by another sweep ({str(attrs.get('sweep_sha256', 'none'))[:12]})>",
+                       f"a chunk of the sweep in {MANIFEST} ({sweep_sha256(manifest)[:12]}): {fix}")
+    expected = points([(k, v) for k, v in manifest["varies"]])[index]
+    try:
+        point = json.loads(attrs.get("sweep_point_json", ""))
+    except ValueError:
+        point = attrs.get("sweep_point_json")
+    if point != json.loads(json.dumps(expected, sort_keys=True)):
+        return Problem(str(path), "sweep point", f"<its point is {point}>", f"{expected} for slot {_slot(index)}: {fix}")
+    return None
+
+
+def _check_chunks(folder: Path, manifest: dict, indices) -> None:
+    problems = [p for i in indices if (p := check_chunk(folder / "chunks" / f"{_slot(i)}.nc", manifest, i))]
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _write_atomic(ds: xr.Dataset, path: Path, float32: bool) -> None:
+    """Write a chunk as CF netCDF (hydro.results) under a staged name, renamed into place when complete."""
     with atomic_file(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4", encoding=encoding)
+        write_results(ds, tmp, complevel=1, float32=float32)
 
 
-def run_point(run_file: str, overrides: list, point: dict, path: str, detail: str = "summary") -> str:
-    """Simulate one sweep point and write it to `path` (a dask task: plain arguments, returns the path)."""
+def _check_series(scenario, series_sha256: dict) -> None:
+    """Refuse a series file whose bytes are not those the sweep's manifest recorded."""
+    if scenario.hydrology_kind != "series" or not series_sha256:
+        return
+    name = str(scenario.hydrology.get("series"))
+    if _sha256_file(scenario.series_path) != series_sha256.get(name):
+        raise ScenarioError([Problem(str(scenario.series_path), "series_sha256", "<changed since the sweep started>",
+                                     f"the file the sweep started with (sha256 {str(series_sha256.get(name))[:12]}): restore it, or pass --fresh")])
+
+
+def run_point(run_file: str, overrides: list, point: dict, path: str, detail: str = "summary", sweep_id: str = "",
+              series_sha256: dict | None = None) -> str:
+    """Simulate one sweep point and write it to `path` (a dask task: plain arguments, returns the path); the chunk
+    is stamped with `sweep_id` and its point."""
     from hydro.run import run_scenario
     from hydro.scenario import load_scenario
 
     scenario = load_scenario(run_file, [*[tuple(o) for o in overrides], *point.items()])
+    _check_series(scenario, series_sha256 or {})
     if detail == "full":
         ds = run_scenario(scenario)
-        encoding = {v: {"zlib": True, "complevel": 1} for v in ds.data_vars}
     else:
         ds = run_scenario(scenario, keep=SUMMARY_VARIABLES)
         wanted = np.isin(ds.kind.values, SUMMARY_KINDS) | np.isin(ds.node.values, SUMMARY_GAUGES)
         ds = ds.isel(node=np.flatnonzero(wanted))
-        encoding = {v: {"zlib": True, "complevel": 1, "dtype": "float32"} for v in ds.data_vars if ds[v].dtype.kind == "f" and ds[v].ndim == 3}
-        encoding.update({v: {"zlib": True, "complevel": 1} for v in ds.data_vars if v not in encoding})
     ds.attrs["sweep_point_json"] = json.dumps(point, sort_keys=True)
-    _write_atomic(ds, Path(path), encoding)
+    ds.attrs["sweep_sha256"] = sweep_id
+    _check_series(scenario, series_sha256 or {})  # and not edited while it was read
+    _write_atomic(ds, Path(path), float32=detail != "full")
     return path
 
 
@@ -146,16 +290,48 @@ class Progress:
         self.stream.flush()
 
 
+def _check_workers(scheduler, workers) -> None:
+    """A local cluster has 0 (no dask) to os.cpu_count() workers: more processes than cores only share them."""
+    cores = os.cpu_count() or 1
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 0 <= workers <= cores):
+        raise ScenarioError([Problem("<command line>", "--workers", workers,
+                                     f"a number of local worker processes from 0 (no dask) to {cores} (this machine's cores)")])
+
+
+def _connect(scheduler: str, timeout: float):
+    """A dask Client on `scheduler` with at least one worker, or a ScenarioError saying why not (within `timeout` s)."""
+    from dask.distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=timeout)
+    except (OSError, ValueError) as err:  # TimeoutError is an OSError
+        raise ScenarioError([Problem("<command line>", "--scheduler", scheduler, f"the address of a running dask scheduler (could not connect: {err})")]) from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (OSError, TimeoutError):
+        client.close()
+        raise ScenarioError([Problem("<command line>", "--scheduler", scheduler,
+                                     f"a scheduler with workers: the scheduler at {scheduler} has no workers after {timeout:g} s: "
+                                     "start dask workers, or run without --scheduler")]) from None
+    return client
+
+
 def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | Path, overrides=None, scheduler: str | None = None,
-              workers: int | None = None, detail: str = "summary", fresh: bool = False, progress: bool = True) -> Path:
+              workers: int | None = None, detail: str = "summary", fresh: bool = False, progress: bool = True,
+              scheduler_timeout: float = SCHEDULER_TIMEOUT_S) -> Path:
     """Run (or resume) a sweep into folder `out`; returns the folder. `scheduler` is a dask.distributed address
-    (a local cluster of `workers` processes when None; ``workers=0`` runs in this process without dask)."""
+    (a local cluster of `workers` processes when None; ``workers=0`` runs in this process without dask);
+    `scheduler_timeout` (s) bounds the wait for it and its first worker."""
     from hydro.scenario import load_scenario
 
     run_file, out = Path(run_file), Path(out)
     overrides = list(overrides or [])
     if detail not in ("summary", "full"):
         raise ScenarioError([Problem("<command line>", "--detail", detail, "'summary' or 'full'")])
+    _check_workers(scheduler, workers)
+    if not (isinstance(scheduler_timeout, (int, float)) and math.isfinite(scheduler_timeout) and scheduler_timeout > 0):
+        raise ScenarioError([Problem("<command line>", "scheduler_timeout", scheduler_timeout, "a time in seconds > 0")])
+    check_varies(varies)
     grid = points(varies)
     for point in grid[:1] + grid[-1:]:  # every key and value is checked when a point loads; fail early on the corners
         load_scenario(run_file, [*overrides, *point.items()])
@@ -163,27 +339,27 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
     chunks = out / "chunks"
     old_path = out / MANIFEST
     if old_path.exists() and not fresh:
-        old = json.loads(old_path.read_text(encoding="utf-8"))
+        old = read_manifest(out)
         differ = _same_sweep(old, manifest)
         if differ:
             raise ScenarioError([Problem(str(old_path), "sweep", f"<made with another {', '.join(differ)}>",
-                                         "the same run file, overrides, basin, package version and --vary values to resume; "
+                                         "the same run file, overrides, basin, inflow series, package version and --vary values to resume; "
                                          "pass --fresh to start this folder again, or choose another --out")])
     if fresh and chunks.exists():
         for p in chunks.glob("*.nc"):
             p.unlink()
     chunks.mkdir(parents=True, exist_ok=True)
-    for stale in chunks.glob(".*.tmp"):  # left by an interrupted write
-        stale.unlink()
+    clean_stale(chunks)  # left by an interrupted write
+    paths = [chunks / f"{_slot(i)}.nc" for i in range(len(grid))]
+    _check_chunks(out, manifest, [i for i, p in enumerate(paths) if p.exists()])  # never merge a foreign chunk
     text = json.dumps(manifest, indent=1, sort_keys=True)
-    if not old_path.exists() or old_path.read_text(encoding="utf-8") != text:
+    if not old_path.exists() or old_path.read_bytes() != text.encode():
         with atomic_file(old_path) as tmp:
             tmp.write_text(text, encoding="utf-8")
 
-    paths = [chunks / f"P{i:04d}.nc" for i in range(len(grid))]
     todo = [i for i, p in enumerate(paths) if not p.exists()]
     bar = Progress(len(grid), len(grid) - len(todo)) if progress else None
-    args = [(str(run_file), overrides, grid[i], str(paths[i]), detail) for i in todo]
+    args = [(str(run_file), overrides, grid[i], str(paths[i]), detail, manifest["sweep_sha256"], manifest["series_sha256"]) for i in todo]
     if todo and workers == 0:
         for a in args:
             run_point(*a)
@@ -198,7 +374,7 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
                                    dashboard_address=None, host="127.0.0.1")
             client = Client(cluster)
         else:
-            client = Client(scheduler)
+            client = _connect(scheduler, scheduler_timeout)
         try:
             futures = [client.submit(run_point, *a, pure=False) for a in args]
             for future in as_completed(futures):
@@ -213,16 +389,24 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
     return out
 
 
-def open_sweep(folder: str | Path) -> xr.Dataset:
-    """The sweep in `folder` as one lazily loaded Dataset with a dimension per varied key."""
-    folder = Path(folder)
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    varies = [(k, v) for k, v in manifest["varies"]]
-    grid = points(varies)
-    missing = [i for i in range(len(grid)) if not (folder / "chunks" / f"P{i:04d}.nc").exists()]
+def _checked_chunks(folder: Path) -> tuple[dict, list, list[Path]]:
+    """The manifest, the grid and the chunk paths of a complete sweep whose every chunk belongs to its slot."""
+    manifest = read_manifest(folder)
+    grid = points(manifest["varies"])
+    paths = [folder / "chunks" / f"{_slot(i)}.nc" for i in range(len(grid))]
+    missing = [i for i, p in enumerate(paths) if not p.exists()]
     if missing:
         raise ScenarioError([Problem(str(folder), "chunks", f"<{len(missing)} of {len(grid)} missing>", "a complete sweep: rerun the same hydro sweep command to finish it")])
-    datasets = [xr.open_dataset(folder / "chunks" / f"P{i:04d}.nc", chunks={}) for i in range(len(grid))]
+    _check_chunks(folder, manifest, range(len(grid)))
+    return manifest, grid, paths
+
+
+def open_sweep(folder: str | Path) -> xr.Dataset:
+    """The sweep in `folder` as one lazily loaded Dataset with a dimension per varied key (every chunk checked)."""
+    folder = Path(folder)
+    manifest, _, paths = _checked_chunks(folder)
+    varies = manifest["varies"]
+    datasets = [open_results(p, lazy=True) for p in paths]
 
     def nest(level: int, offset: int):
         if level == len(varies):
@@ -232,18 +416,17 @@ def open_sweep(folder: str | Path) -> xr.Dataset:
 
     keys = [k for k, _ in varies]
     combined = xr.combine_nested(nest(0, 0), concat_dim=keys, combine_attrs="drop_conflicts", coords="minimal", compat="override")
+    combined.attrs["sweep_folder"] = str(folder)
     return combined.assign_coords({k: list(v) for k, v in varies})
 
 
 def summarise(folder: str | Path) -> pd.DataFrame:
     """Write DIR/sweep.csv: per sweep point and state, mean and dry-year shortfall (km3/yr and % of demand)."""
     folder = Path(folder)
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    grid = points([(k, v) for k, v in manifest["varies"]])
+    _, grid, paths = _checked_chunks(folder)
     rows = []
-    for i, point in enumerate(grid):
-        with xr.open_dataset(folder / "chunks" / f"P{i:04d}.nc") as ds:
-            ds = ds.load()
+    for point, path in zip(grid, paths):
+        ds = open_results(path)  # refuses a damaged chunk, naming it
         mean, dry = state_summary(ds), state_summary(ds, "dry years")
         for state in mean.index:
             rows.append({**point, "state": state,

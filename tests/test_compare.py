@@ -63,3 +63,28 @@ def test_cli_compare_refuses_an_unknown_rule(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--rules: found 'kerki_splt', expected an allocation rule" in err and "did you mean 'kerki_split'?" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("rules, levels, message", [
+    (["upstream_first"], [0.0, float("nan")], "<command line>: --qosh-tepa: found nan, expected a finite Qosh Tepa target in km3/yr, >= 0"),
+    (["upstream_first"], [0.0, float("inf")], "<command line>: --qosh-tepa: found inf, expected a finite Qosh Tepa target in km3/yr, >= 0"),
+    (["upstream_first"], [-1.0, 6.0], "<command line>: --qosh-tepa: found -1.0, expected a finite Qosh Tepa target in km3/yr, >= 0"),
+    (["upstream_first"], [0.0, 6.0, 6.0], "<command line>: --qosh-tepa: found '0,6,6', expected each Qosh Tepa level once (6 given twice)"),
+    (["upstream_first", "icwc_quota", "upstream_first"], [0.0], "<command line>: --rules: found 'upstream_first,icwc_quota,upstream_first', expected each rule once ('upstream_first' given twice)"),
+    ([], [0.0], "<command line>: --rules: found <none>, expected at least one rule name"),
+])
+def test_compare_options_are_checked_up_front(rules, levels, message):
+    from hydro.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as err:
+        compare(RUNS / "rules_compare.toml", rules, levels, [("time.years", 1)])
+    assert len(err.value.problems) == 1 and str(err.value.problems[0]).startswith(message), str(err.value)
+
+
+def test_cli_compare_refuses_a_duplicate_level_before_writing(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code = main(["compare", str(RUNS / "rules_compare.toml"), "--rules", "upstream_first", "--qosh-tepa", "0,6,6", "--out", str(out)])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == ("hydro compare: error: <command line>: --qosh-tepa: found '0,6,6', "
+                                               "expected each Qosh Tepa level once (6 given twice)")
+    assert not out.exists()

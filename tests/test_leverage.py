@@ -130,3 +130,59 @@ def test_leverage_figure_draws_breakdown_and_response(shipped):
     xs = bottom.lines[0].get_xdata()
     assert min(xs) == 0 and max(xs) == max(LEVELS)
     charts.plt.close(fig)
+
+
+# ------------------------------------------------------------------ options checked up front
+
+
+def problem_lines(call) -> list[str]:
+    from hydro.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as err:
+        call()
+    return [str(p) for p in err.value.problems]
+
+
+def test_zero_samples_are_refused(sweep, network):
+    data = leverage.load_leverage(SMALL_DATA)
+    expected = ["<command line>: --samples: found 0, expected a whole number of samples >= 1"]
+    assert problem_lines(lambda: leverage.from_sweep(data, sweep, network, 8.0, samples=0, seed=1)) == expected
+    losses = leverage.water_losses(sweep.sel({"qosh_tepa.withdrawal_km3": 8}), sweep.sel({"qosh_tepa.withdrawal_km3": 0}), data.states)
+    assert problem_lines(lambda: leverage.sensitivity(data, losses, leverage.afghan_dependence(network), n=0)) == expected
+
+
+def test_a_withdrawal_that_was_not_swept_is_refused(sweep, network):
+    data = leverage.load_leverage(SMALL_DATA)
+    assert problem_lines(lambda: leverage.from_sweep(data, sweep, network, 4.5, samples=10, seed=1)) == [
+        "<command line>: --withdrawal: found 4.5, expected one of the swept levels [0, 4, 8, 12] km3/yr"]
+    assert leverage.from_sweep(data, sweep, network, 4, samples=10, seed=1).withdrawal_km3 == 4.0
+
+
+def test_the_cli_refuses_a_withdrawal_that_was_not_swept(sweep, tmp_path, capsys):
+    from hydro.cli import main
+
+    code = main(["leverage", sweep.attrs["sweep_folder"], "--data", str(SMALL_DATA), "--withdrawal", "4.5", "--out", str(tmp_path / "lev")])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "hydro leverage: error: <command line>: --withdrawal: found 4.5, expected one of the swept levels [0, 4, 8, 12] km3/yr")
+    assert not (tmp_path / "lev").exists()
+
+
+def test_a_rule_the_sweep_does_not_hold_is_refused(sweep, network):
+    import pandas as pd
+    import xarray as xr
+
+    data = leverage.load_leverage(SMALL_DATA)
+    two = xr.concat([sweep, sweep], dim=pd.Index(["upstream_first", "icwc_quota"], name="rule"))
+    assert problem_lines(lambda: leverage.from_sweep(data, two, network, 8.0, samples=10, seed=1, rule="kerki_split")) == [
+        "<command line>: --rule: found 'kerki_split', expected one of the rules the sweep holds: ['upstream_first', 'icwc_quota']"]
+    assert problem_lines(lambda: leverage.select_rule(two, "kerki_split"))  # the same check, for callers that select first
+    assert leverage.from_sweep(data, two, network, 8.0, samples=10, seed=1, rule="icwc_quota").withdrawal_km3 == 8.0
+
+
+def test_a_sweep_without_level_zero_is_refused(sweep, network):
+    data = leverage.load_leverage(SMALL_DATA)
+    without = sweep.sel({"qosh_tepa.withdrawal_km3": [4, 8, 12]})
+    assert problem_lines(lambda: leverage.from_sweep(data, without, network, 8.0, samples=10, seed=1)) == [(
+        f"{sweep.attrs['sweep_folder']}: qosh_tepa.withdrawal_km3: found <swept levels [4, 8, 12]>, expected a level of 0 km3/yr "
+        "(the run without Qosh Tepa) among the swept levels: add 0 to --vary qosh_tepa.withdrawal_km3")]

@@ -22,7 +22,6 @@ from hydro.results import (
     MANIFEST,
     atomic_outputs,
     check_outputs,
-    clean_stale,
     from_cf,
     open_counterparts,
     open_results,
@@ -260,20 +259,6 @@ def test_a_folder_without_its_manifest_is_refused(copy_of_run, capsys):
 # ------------------------------------------------------------------ outputs are never lost or mixed
 
 
-def test_staged_files_of_live_writers_and_foreign_files_are_kept(tmp_path):
-    folder = tmp_path / "out"
-    folder.mkdir()
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    mine = folder / f".results.nc.{os.getpid()}.0123abcd.tmp"
-    theirs = folder / f".results.nc.{dead.pid}.89abcdef.tmp"
-    user = folder / ".notes.tmp"
-    for p in (mine, theirs, user):
-        p.write_text("x", encoding="utf-8")
-    assert clean_stale(folder) == [theirs]
-    assert mine.exists() and user.exists() and not theirs.exists()
-
-
 def test_a_new_run_removes_the_previous_runs_derived_outputs_but_not_user_files(project, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["run", str(project / "runs" / "baseline.toml"), "--set", "time.years=2", "--out", str(out)]
@@ -404,3 +389,40 @@ def test_the_table_of_variables_drives_the_simulator_and_the_balance():
     assert simulate.VARIABLES == NAMES and simulate.MONTH_VARIABLES == ROUTED
     assert set(ROUTED) < set(NAMES)
     assert hydro.__version__
+
+
+# ------------------------------------------------------------------ sweep chunks are results too
+
+
+@pytest.fixture(scope="module")
+def small_sweep(project):
+    from hydro.sweep import run_sweep
+
+    out = project / "out" / "sweep"
+    run_sweep(project / "runs" / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", [0, 6])], out,
+              [("hydrology.members", 3), ("time.years", 2)], workers=0, progress=False)
+    return out
+
+
+def test_a_sweep_chunk_is_cf_with_no_checker_errors(small_sweep):
+    assert cf_errors(small_sweep / "chunks" / "P0001.nc") == []
+
+
+def test_a_sweep_chunk_reruns_on_its_own_nodes_and_precision(small_sweep, capsys):
+    assert main(["check", str(small_sweep / "chunks" / "P0001.nc")]) == 0
+    assert "not checked" in capsys.readouterr().out
+    assert main(["rerun", str(small_sweep / "chunks" / "P0001.nc")]) == 0
+    assert "reproduces every variable exactly" in capsys.readouterr().out
+
+
+def test_leverage_of_a_sweep_needs_no_basin(small_sweep, project, tmp_path, capsys):
+    moved = tmp_path / "sweep"
+    shutil.copytree(small_sweep, moved)
+    hidden = project / "basins" / "hidden"
+    (project / "basins" / "amu_darya").rename(hidden)
+    try:
+        assert main(["leverage", str(moved), "--samples", "20"]) == 0
+        assert main(["chart", str(moved), "--kind", "withdrawal", "--out", str(tmp_path / "w.png")]) == 0
+    finally:
+        hidden.rename(project / "basins" / "amu_darya")
+    assert "rule upstream_first" in capsys.readouterr().out

@@ -4,7 +4,9 @@ dask.distributed cluster gives the same data as the local run, and a changed run
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,9 +18,10 @@ import pytest
 
 import hydro
 from hydro.errors import ScenarioError
+from hydro.results import _host
 from hydro.run import run_scenario
 from hydro.scenario import load_scenario
-from hydro.sweep import parse_vary, points, run_sweep
+from hydro.sweep import parse_vary, points, run_sweep, summarise
 from tests.conftest import RUNS
 
 SMALL = [("hydrology.members", 4), ("time.years", 2)]
@@ -95,7 +98,7 @@ def test_an_interrupted_sweep_resumes_to_the_same_bytes(local_sweep, tmp_path):
     proc.wait()
     done = len(list((out / "chunks").glob("*.nc")))
     assert 1 <= done < 6, done  # killed in the middle
-    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    assert subprocess.run(cmd, check=False, capture_output=True).returncode == 0
     assert digests(out) == digests(local_sweep)
     assert not list((out / "chunks").glob(".*.tmp"))
 
@@ -115,3 +118,184 @@ def test_a_real_dask_cluster_gives_the_same_data(local_sweep, tmp_path):
         out = run_sweep(RUNS / "qosh_tepa_sweep.toml", VARIES, tmp_path / "cluster", SMALL,
                         scheduler=cluster.scheduler_address, progress=False)
     assert digests(out) == digests(local_sweep)
+
+
+# ------------------------------------------------------------------ chunks that do not belong to their slot
+
+TINY = [("hydrology.members", 2), ("time.years", 1)]
+
+
+def copy_sweep(folder: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(folder, tmp_path / "copy"))
+
+
+def resume(out: Path) -> None:
+    run_sweep(RUNS / "qosh_tepa_sweep.toml", VARIES, out, SMALL, workers=0, progress=False)
+
+
+def test_a_chunk_copied_over_another_slot_is_refused_on_resume_and_by_readers(local_sweep, tmp_path):
+    out = copy_sweep(local_sweep, tmp_path)
+    (out / "chunks" / "P0003.nc").write_bytes((out / "chunks" / "P0000.nc").read_bytes())
+    expected = (f"{out / 'chunks' / 'P0003.nc'}: sweep point: found <its point is "
+                "{'qosh_tepa.withdrawal_km3': 0, 'rule': 'upstream_first'}>, expected "
+                "{'qosh_tepa.withdrawal_km3': 6, 'rule': 'icwc_quota'} for slot P0003: delete it or pass --fresh")
+    for call in (lambda: resume(out), lambda: hydro.open_sweep(out), lambda: summarise(out)):
+        with pytest.raises(ScenarioError) as err:
+            call()
+        assert [str(p) for p in err.value.problems] == [expected]
+
+
+def test_a_chunk_of_another_sweep_is_refused(local_sweep, tmp_path):
+    other = run_sweep(RUNS / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", [0])], tmp_path / "other", TINY, workers=0, progress=False)
+    out = copy_sweep(local_sweep, tmp_path)
+    (out / "chunks" / "P0000.nc").write_bytes((other / "chunks" / "P0000.nc").read_bytes())
+    with pytest.raises(ScenarioError) as err:
+        resume(out)
+    [problem] = err.value.problems
+    assert problem.file == str(out / "chunks" / "P0000.nc") and problem.key == "sweep_sha256"
+    assert "made by another sweep" in str(problem) and str(problem).endswith("delete it or pass --fresh")
+
+
+@pytest.mark.parametrize("damage", ["random", "truncated"])
+def test_a_damaged_chunk_is_refused_naming_it(local_sweep, tmp_path, damage):
+    out = copy_sweep(local_sweep, tmp_path)
+    chunk = out / "chunks" / "P0002.nc"
+    data = chunk.read_bytes()
+    chunk.write_bytes(np.random.default_rng(0).bytes(len(data)) if damage == "random" else data[: len(data) // 2])
+    with pytest.raises(ScenarioError, match=re.escape(f"{chunk}: <file>: found <cannot be opened as netCDF")) as err:
+        resume(out)
+    assert len(err.value.problems) == 1 and "delete it or pass --fresh" in str(err.value)
+    run_sweep(RUNS / "qosh_tepa_sweep.toml", VARIES, out, SMALL, workers=0, progress=False, fresh=True)
+    assert digests(out) == digests(local_sweep)  # --fresh recovers
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bit flip"])
+def test_a_damaged_manifest_is_a_problem_naming_sweep_json(local_sweep, tmp_path, damage):
+    out = copy_sweep(local_sweep, tmp_path)
+    data = bytearray((out / "sweep.json").read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:
+        data[0] ^= 0x01  # '{' -> 'z'
+    (out / "sweep.json").write_bytes(bytes(data))
+    for call in (lambda: resume(out), lambda: hydro.open_sweep(out)):
+        with pytest.raises(ScenarioError, match=re.escape(f"{out / 'sweep.json'}: <file>: found <unreadable: ")):
+            call()
+
+
+def series_run(tmp_path: Path) -> Path:
+    text = (RUNS / "qosh_tepa_sweep.toml").read_text()
+    text = text.replace('basin = "../basins/amu_darya"', f'basin = "{(RUNS.parent / "basins" / "amu_darya").as_posix()}"')
+    text = text.replace('kind = "stochastic"', 'kind = "series"\nseries = "flows.csv"')
+    months = [f"{2026 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(12)]
+    (tmp_path / "flows.csv").write_text("month,kokcha\n" + "".join(f"{m},{100 + i}\n" for i, m in enumerate(months)))
+    (tmp_path / "series.toml").write_text(text)
+    return tmp_path / "series.toml"
+
+
+def test_a_series_file_edited_between_resumes_is_refused(tmp_path):
+    run_file = series_run(tmp_path)
+    varies = [("qosh_tepa.withdrawal_km3", [0, 6])]
+    out = run_sweep(run_file, varies, tmp_path / "s", TINY, workers=0, progress=False)
+    manifest = json.loads((out / "sweep.json").read_text())
+    assert manifest["series_sha256"] == {"flows.csv": hashlib.sha256((tmp_path / "flows.csv").read_bytes()).hexdigest()}
+    (out / "chunks" / "P0001.nc").unlink()
+    (tmp_path / "flows.csv").write_text((tmp_path / "flows.csv").read_text().replace(",100\n", ",900\n"))
+    with pytest.raises(ScenarioError, match=re.escape(f"{out / 'sweep.json'}: sweep: found <made with another series_sha256>")):
+        run_sweep(run_file, varies, out, TINY, workers=0, progress=False)
+
+
+# ------------------------------------------------------------------ staged files of other processes
+
+
+def test_only_staged_files_of_dead_processes_are_cleaned(tmp_path):
+    from hydro.results import clean_stale
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    chunks = tmp_path / "chunks"
+    chunks.mkdir()
+    mine = chunks / f".P0001.nc.{_host()}.{os.getpid()}.0a1b2c3d.tmp"
+    gone = chunks / f".P0002.nc.{_host()}.{dead.pid}.0a1b2c3d.tmp"
+    remote = chunks / f".P0003.nc.otherhost.{dead.pid}.0a1b2c3d.tmp"
+    for p in (mine, gone, remote):
+        p.write_bytes(b"partial")
+    assert clean_stale(chunks) == [gone]
+    assert mine.exists() and remote.exists() and not gone.exists()
+
+
+def test_a_chunk_is_staged_under_a_name_carrying_the_writer_pid(tmp_path, monkeypatch):
+    from hydro import sweep
+
+    names = []
+    monkeypatch.setattr(sweep.xr.Dataset, "to_netcdf", lambda self, tmp, **kw: names.append(Path(tmp).name) or Path(tmp).write_bytes(b"x"))
+    monkeypatch.setattr(sweep, "summarise", lambda out: None)
+    monkeypatch.setattr(sweep, "_check_chunks", lambda *a: None)
+    run_sweep(RUNS / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", [0])], tmp_path / "s", TINY, workers=0, progress=False)
+    assert len(names) == 1 and re.fullmatch(rf"\.P0000\.nc\.{re.escape(_host())}\.{os.getpid()}\.[0-9a-f]+\.tmp", names[0]), names
+
+
+# ------------------------------------------------------------------ options checked up front
+
+
+@pytest.mark.parametrize("varies, message", [
+    ([("qosh_tepa.withdrawal_km3", [1, 2]), ("qosh_tepa.withdrawal_km3", [3])],
+     "<command line>: --vary qosh_tepa.withdrawal_km3: found <given twice>, expected each key in one --vary only"),
+    ([("qosh_tepa.withdrawal_km3", [0, 2, 2])], "<command line>: --vary qosh_tepa.withdrawal_km3: found <2 given more than once>, expected each value once"),
+    ([("qosh_tepa.withdrawal_km3", [])], "<command line>: --vary qosh_tepa.withdrawal_km3: found <no values>, expected a non-empty list of values"),
+    ([("qosh_tepa.withdrawal_km3", [0, float("nan")])], "<command line>: --vary qosh_tepa.withdrawal_km3: found nan, expected finite numbers (no nan or inf)"),
+    ([], "<command line>: --vary: found <missing>, expected at least one KEY=SPEC"),
+    ([("qosh_tepa.withdrawal_km3", list(range(200))), ("hydrology.seed", list(range(51)))],
+     "<command line>: --vary: found <10,200 sweep points>, expected at most 10,000 points (chunks) in one sweep"),
+])
+def test_bad_varies_are_refused_before_anything_runs(tmp_path, varies, message):
+    with pytest.raises(ScenarioError) as err:
+        run_sweep(RUNS / "qosh_tepa_sweep.toml", varies, tmp_path / "s", TINY, workers=0, progress=False)
+    assert len(err.value.problems) == 1 and str(err.value.problems[0]).startswith(message), str(err.value)
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("qosh_tepa.withdrawal_km3=0,2,2", "--vary qosh_tepa.withdrawal_km3: found <2 given more than once>, expected each value once"),
+    ("qosh_tepa.withdrawal_km3=0,nan", "--vary qosh_tepa.withdrawal_km3: found nan, expected finite numbers (no nan or inf)"),
+    ("qosh_tepa.withdrawal_km3=0,inf", "--vary qosh_tepa.withdrawal_km3: found inf, expected finite numbers (no nan or inf)"),
+    ("qosh_tepa.withdrawal_km3=0:1e12:1", "--vary qosh_tepa.withdrawal_km3: found '0:1e12:1', expected a range of at most 10,000 values (this one has 1,000,000,000,001)"),
+    ("qosh_tepa.withdrawal_km3=0:inf:1", "--vary qosh_tepa.withdrawal_km3: found '0:inf:1', expected a range start:stop:step with step > 0 and stop >= start, all finite"),
+    ("qosh_tepa.withdrawal_km3=nan:1:1", "--vary qosh_tepa.withdrawal_km3: found 'nan:1:1', expected a range start:stop:step with step > 0 and stop >= start, all finite"),
+    ("qosh_tepa.withdrawal_km3=", "--vary qosh_tepa.withdrawal_km3: found '', expected a comma-separated list of values"),
+])
+def test_bad_vary_values_are_one_problem_line(text, message):
+    with pytest.raises(ScenarioError) as err:
+        parse_vary(text)
+    assert len(err.value.problems) == 1 and message in str(err.value.problems[0]), str(err.value)
+
+
+def test_more_workers_than_cores_are_refused(tmp_path):
+    cores = os.cpu_count() or 1
+    with pytest.raises(ScenarioError, match=re.escape(f"--workers: found {cores + 1}, expected a number of local worker processes from 0 (no dask) to {cores}")):
+        run_sweep(RUNS / "qosh_tepa_sweep.toml", VARIES, tmp_path / "s", SMALL, workers=cores + 1, progress=False)
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_scheduler_without_workers_times_out_with_a_message(tmp_path):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        started = time.monotonic()
+        with pytest.raises(ScenarioError) as err:
+            run_sweep(RUNS / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", [0])], tmp_path / "s", TINY,
+                      scheduler=address, progress=False, scheduler_timeout=1)
+    assert time.monotonic() - started < 30
+    assert str(err.value.problems[0]) == (f"<command line>: --scheduler: found {address!r}, expected a scheduler with workers: the scheduler at "
+                                          f"{address} has no workers after 1 s: start dask workers, or run without --scheduler")
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path):
+    with pytest.raises(ScenarioError) as err:
+        run_sweep(RUNS / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", [0])], tmp_path / "s", TINY,
+                  scheduler="tcp://127.0.0.1:1", progress=False, scheduler_timeout=1)
+    [problem] = err.value.problems
+    assert str(problem).startswith("<command line>: --scheduler: found 'tcp://127.0.0.1:1', expected the address of a running dask scheduler (could not connect")
