@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 import hydro
 from hydro.errors import HydroError
 
@@ -90,12 +88,11 @@ def main(argv: list[str] | None = None) -> int:
                "check": _check, "rerun": _rerun, "chart": _chart, "validate": _validate}[args.command]
     if args.debug:
         return handler(args)
+    previous = _on_signals(args)
     try:
         return handler(args)
     except KeyboardInterrupt:
-        hint = ("finished chunks are kept: rerun the same command to resume" if args.command == "sweep"
-                else "nothing was written")
-        return _fail(args, f"interrupted; {hint}", 130)
+        return _fail(args, f"interrupted; {_interrupt_hint(args)}", 130)
     except HydroError as err:
         from hydro.errors import ProblemsError
 
@@ -118,6 +115,46 @@ def main(argv: list[str] | None = None) -> int:
         text = str(err).strip().splitlines()
         return _fail(args, f"internal error {type(err).__name__}: {text[0] if text else ''} "
                            "(rerun with --debug for the traceback and report it)", 3)
+    finally:
+        import signal
+
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _interrupt_hint(args) -> str:
+    return "finished chunks are kept: rerun the same command to resume" if args.command == "sweep" else "nothing was written"
+
+
+def _on_signals(args) -> dict:
+    """Ctrl-C (SIGINT) and SIGTERM end the command at once, from the signal handler: staged files and folders this
+    process created are removed, child processes (dask workers) stopped, one line printed, exit 130 (143 for
+    SIGTERM). Unwinding the stack instead could stop inside a netCDF write holding xarray's HDF5 lock, and the
+    clean-up would then wait for it forever. Returns the previous handlers (main restores them)."""
+    import os
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def stop(signum, frame):
+        from hydro.results import abandon
+
+        abandon()
+        try:
+            import psutil  # a dask dependency
+
+            for child in psutil.Process().children(recursive=True):
+                if not any("resource_tracker" in part for part in child.cmdline()):
+                    child.terminate()
+        except Exception:  # noqa: BLE001 - best effort: workers also stop when their scheduler goes
+            pass
+        name = "interrupted" if signum == signal.SIGINT else "terminated"
+        os.write(2, f"\nhydro {args.command}: {name}; {_interrupt_hint(args)}\n".encode())
+        os._exit(130 if signum == signal.SIGINT else 143)
+
+    return {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _fail(args, lines, code: int) -> int:
@@ -157,6 +194,7 @@ def check_out(out, inputs=(), outputs: tuple[str, ...] = ()) -> Path:
 
 def _run(args) -> int:
     import numpy as np
+    import pandas as pd
 
     from hydro import charts, metrics
     from hydro.results import atomic_outputs, open_results
@@ -253,6 +291,8 @@ def _compare(args) -> int:
 
 
 def _sweep(args) -> int:
+    import pandas as pd
+
     from hydro.errors import Problem, ScenarioError
     from hydro.scenario import load_scenario, parse_set
     from hydro.sweep import parse_vary, run_sweep
@@ -265,6 +305,8 @@ def _sweep(args) -> int:
         raise ScenarioError([Problem("<command line>", "--vary", "<missing>", "KEY=SPEC, e.g. --vary qosh_tepa.withdrawal_km3=0:12:1 (or sweep.vary in the run file)")])
     varies = [parse_vary(v) for v in specs]
     out = check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
+    # the worker pool's resource tracker inherits these options: after a Ctrl-C it cleans up quietly
+    sys.warnoptions.append("ignore::UserWarning:multiprocessing.resource_tracker")
     run_sweep(args.run_file, varies, out, overrides, args.scheduler, args.workers, args.detail, args.fresh,
               scheduler_timeout=args.scheduler_timeout)
     table = pd.read_csv(out / "sweep.csv")
@@ -316,6 +358,10 @@ def _chart(args) -> int:
         if results.is_dir():
             results = results / "results.nc"
         ds = open_results(results, lazy=True)
+        several = {d: ds.sizes[d] for d in ds.dims if d not in ("member", "time", "node") and ds.sizes[d] > 1}
+        if several:
+            raise ScenarioError([Problem(str(results), "dims", f"<{' x '.join(f'{n} {d}' for d, n in several.items())}>",
+                                         "the results of one run (results.nc); for compare.nc use hydro report on its folder")])
         if args.kind == "shortfall":
             fig = charts.shortfall_figure(ds, ds.attrs.get("title", ""))
         else:

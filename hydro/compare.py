@@ -6,6 +6,7 @@ period and state, the mean demand, withdrawal and shortfall (km3/yr) and the sho
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -65,5 +66,9 @@ def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None
         by_rule.append(xr.concat(by_level, dim=pd.Index([float(x) for x in levels], name="qosh_tepa_km3"), combine_attrs="drop_conflicts"))
     combined = xr.concat(by_rule, dim=pd.Index(rules, name="rule"), combine_attrs="drop_conflicts")
     combined.attrs["rules"] = ",".join(rules)
+    # its own identity: the run document before the rule and level were set (each point's is that plus them)
+    combined.attrs["run_config_json"] = json.dumps(base.doc, sort_keys=True, default=str)
+    combined.attrs["rule"] = ",".join(rules)
+    combined.attrs["qosh_tepa_withdrawal_km3"] = ",".join(f"{float(x):g}" for x in levels)
     table = pd.DataFrame(rows)
     return combined, table

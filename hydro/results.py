@@ -391,6 +391,28 @@ def _host() -> str:
     return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
 
 
+# what this process has staged and the output folders it created, so that an interrupt can take them away
+# without unwinding the stack (hydro.cli's signal handler): a Ctrl-C inside a netCDF write would otherwise leave
+# xarray's HDF5 lock held and the clean-up that follows would wait for it forever
+IN_FLIGHT: set[Path] = set()
+CREATED: list[Path] = []
+
+
+def abandon() -> None:
+    """Remove every file this process has staged and not yet renamed, and the empty folders it created."""
+    for p in list(IN_FLIGHT):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+    IN_FLIGHT.clear()
+    for folder in reversed(CREATED):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
 def _staged(path: Path, mode: int) -> Path:
     """A new empty file beside `path` named ``.<name>.<host>.<pid>.<random>.tmp`` with ordinary permissions."""
     while True:
@@ -400,7 +422,17 @@ def _staged(path: Path, mode: int) -> Path:
         except FileExistsError:
             continue
         os.close(fd)
+        IN_FLIGHT.add(p)
         return p
+
+
+def _done(p: Path, final: Path | None) -> None:
+    """Rename a staged file into place (`final`) or remove it (None)."""
+    if final is None:
+        p.unlink(missing_ok=True)
+    else:
+        os.replace(p, final)
+    IN_FLIGHT.discard(p)
 
 
 def _alive(pid: int) -> bool:
@@ -441,9 +473,9 @@ def atomic_file(path: str | Path):
     try:
         yield tmp
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _done(tmp, None)
         raise
-    os.replace(tmp, path)
+    _done(tmp, path)
 
 
 def _read_manifest(folder: Path) -> dict | None:
@@ -471,6 +503,8 @@ def atomic_outputs(folder: str | Path, command: str = "", replace: bool = True):
     folder = Path(folder)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    if created:
+        CREATED.append(folder)
     clean_stale(folder)
     staged: dict[Path, Path] = {}
     mode = 0o666 & ~_umask()
@@ -486,17 +520,35 @@ def atomic_outputs(folder: str | Path, command: str = "", replace: bool = True):
         entries = {final.name: _entry(p) for final, p in staged.items()}
     except BaseException:
         for p in staged.values():
-            p.unlink(missing_ok=True)
+            _done(p, None)
         if created:
             try:
                 folder.rmdir()
             except OSError:
                 pass
         raise
+    with _folder_lock(folder):  # two commands finishing at once into one folder take turns, never interleave
+        _commit(folder, staged, entries, command, replace)
+
+
+@contextmanager
+def _folder_lock(folder: Path):
+    """An exclusive advisory lock on the folder itself (flock on its descriptor; no lock file left behind)."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _commit(folder: Path, staged: dict[Path, Path], entries: dict, command: str, replace: bool) -> None:
     old = _read_manifest(folder)
     (folder / MANIFEST).unlink(missing_ok=True)  # from here until the new manifest, the folder reads as incomplete
     for final, p in staged.items():
-        os.replace(p, final)
+        _done(p, final)
     files = {}
     if old is not None:
         for name, entry in old["files"].items():

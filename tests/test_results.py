@@ -426,3 +426,27 @@ def test_leverage_of_a_sweep_needs_no_basin(small_sweep, project, tmp_path, caps
     finally:
         hidden.rename(project / "basins" / "amu_darya")
     assert "rule upstream_first" in capsys.readouterr().out
+
+
+def test_a_real_ctrl_c_exits_130_and_leaves_nothing(project, tmp_path):
+    """SIGINT from outside while the run simulates or writes: one line, exit 130, no output folder, no staged file."""
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "hydro.cli", "run", str(project / "runs" / "ensemble.toml"), "--set", "hydrology.members=400",
+           "--set", "time.years=10", "--out", str(out)]
+    interrupted = 0
+    for delay in (2.0, 3.0):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        printed, err = proc.communicate(timeout=60)
+        if proc.returncode == 0 or "wrote " in printed:
+            continue  # finished before the signal (or was leaving the interpreter): nothing to check
+        interrupted += 1
+        assert proc.returncode == 130, err
+        assert err.strip().splitlines()[-1] == "hydro run: interrupted; nothing was written", err
+        assert "Traceback" not in err
+        assert not out.exists() or not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert interrupted, "the run finished before every signal: make it longer"
