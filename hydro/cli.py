@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
 
         where = f"{err.filename}: " if err.filename else ""
         cause = err.strerror or str(err) or type(err).__name__
-        if err.errno == errno.ENOSPC:
-            cause += " (free some space and rerun; nothing was written)"
+        if err.errno in (errno.ENOSPC, errno.EIO):
+            cause += "; nothing was written (free some space and rerun)" if err.errno == errno.ENOSPC else "; nothing was written"
         return _fail(args, f"{where}{cause}", 2)
     except RecursionError:
         return _fail(args, "an input is nested too deeply to read (a TOML or JSON file with thousands of levels)", 2)

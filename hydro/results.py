@@ -263,8 +263,9 @@ def write_results(ds: xr.Dataset, path: str | Path, counterparts: dict[str, xr.D
     """Write the in-memory results `ds` to `path` as CF netCDF, with its counterpart runs as groups
     ``counterparts/<name>``."""
     cf = to_cf(with_relative_paths(ds, path))
-    cf.to_netcdf(path, engine="netcdf4", encoding=cf_encoding(cf, complevel, float32, member_chunk),
-                 unlimited_dims=["time", "member"] if unlimited_member else ["time"])
+    with netcdf_writing(path):
+        cf.to_netcdf(path, engine="netcdf4", encoding=cf_encoding(cf, complevel, float32, member_chunk),
+                     unlimited_dims=["time", "member"] if unlimited_member else ["time"])
     for name, other in (counterparts or {}).items():
         write_counterpart(other, path, name)
 
@@ -272,7 +273,31 @@ def write_results(ds: xr.Dataset, path: str | Path, counterparts: dict[str, xr.D
 def write_counterpart(ds: xr.Dataset, path: str | Path, name: str, complevel: int = 4) -> None:
     """Append a counterpart run to the results file `path` as group ``counterparts/<name>``."""
     cf = to_cf(ds)
-    cf.to_netcdf(path, mode="a", group=f"{COUNTERPART_GROUP}/{name}", engine="netcdf4", encoding=cf_encoding(cf, complevel, float32=True))
+    with netcdf_writing(path):
+        cf.to_netcdf(path, mode="a", group=f"{COUNTERPART_GROUP}/{name}", engine="netcdf4", encoding=cf_encoding(cf, complevel, float32=True))
+
+
+@contextmanager
+def netcdf_writing(path: str | Path):
+    """Turn the netCDF library's write failures (a RuntimeError 'NetCDF: HDF error' on a full disk) into an OSError
+    naming the file and the free space left, which the CLI prints on one line."""
+    import errno
+    import shutil
+
+    try:
+        yield
+    except (RuntimeError, OSError) as err:
+        if isinstance(err, OSError) and err.filename:
+            raise
+        try:
+            free = shutil.disk_usage(Path(path).parent).free
+        except OSError:
+            free = None
+        full = free is not None and free < 64 * 2**20
+        cause = f"{err} ({free / 2**20:.1f} MiB free on its disk{': the disk is full' if full else ''})" if free is not None else str(err)
+        staged = STAGED.match(Path(path).name)
+        shown = Path(path).parent / staged.group("name") if staged else Path(path)
+        raise OSError(errno.ENOSPC if full else errno.EIO, cause, str(shown)) from err
 
 
 # --------------------------------------------------------------------------------------------- the one reader

@@ -247,14 +247,14 @@ def run_to_file(scenario: Scenario, path) -> None:
             worst = dict(arrays["balance"])
             continue
         worst = {k: max(worst[k], arrays["balance"][k]) for k in worst}
-        with netCDF4.Dataset(path, "a") as nc:
+        with netcdf_writing(path), netCDF4.Dataset(path, "a") as nc:
             for group, block in [(nc, to_cf(with_relative_paths(ds, path)))] + [(nc[COUNTERPART_GROUP][n], to_cf(b)) for n, b in blocks.items()]:
                 group["member"][m0:m1] = block.member.values
                 for name, da in block.variables.items():
                     if "member" in da.dims and name != "member":
                         index = tuple(slice(m0, m1) if d == "member" else slice(None) for d in da.dims)
                         group[name][index] = da.values
-    with netCDF4.Dataset(path, "a") as nc:
+    with netcdf_writing(path), netCDF4.Dataset(path, "a") as nc:
         nc.setncattr("mass_balance_max_abs_hm3", worst["max_abs_hm3"])
         nc.setncattr("mass_balance_max_rel", worst["max_rel"])
 

@@ -346,18 +346,20 @@ def test_ctrl_c_exits_130_and_writes_nothing(project, tmp_path, capsys, monkeypa
 
 
 def test_a_full_disk_is_one_line(project, tmp_path, capsys, monkeypatch):
-    import hydro.results
+    """The netCDF library reports a full disk as 'NetCDF: HDF error' (a RuntimeError): the line names the file,
+    the free space and says nothing was written."""
+    import collections
 
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "out" / "results.nc"))
+    def full(self, *args, **kwargs):
+        raise RuntimeError("NetCDF: HDF error")
 
-    monkeypatch.setattr(hydro.results, "write_results", full)
-    import hydro.run
-
-    monkeypatch.setattr(hydro.run, "run_with_counterparts", lambda s: (None, {}))
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", full)
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 4096, 4096))
     out = tmp_path / "out"
     assert main(["run", str(project / "runs" / "baseline.toml"), "--set", "time.years=1", "--out", str(out)]) == 2
-    one_error_line(capsys, "run", "No space left on device", "nothing was written")
+    line = one_error_line(capsys, "run", f"{out / 'results.nc'}: NetCDF: HDF error", "the disk is full", "nothing was written")
+    assert ".tmp" not in line
     assert not out.exists()
 
 
