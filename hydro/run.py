@@ -219,6 +219,7 @@ def run_to_file(scenario: Scenario, path) -> None:
 
     from hydro.results import (
         COUNTERPART_GROUP,
+        netcdf_writing,
         to_cf,
         with_relative_paths,
         write_counterpart,
