@@ -44,6 +44,8 @@ NEEDED_ATTRS = ("package_version", "basin_sha256", "run_config_json", "network_j
 COUNTERPART_GROUP = "counterparts"
 MANIFEST = "outputs.json"
 TIME_CHUNK = 120  # months per chunk on disk (time is the record dimension, as CDO and NCO expect)
+TIME_UNITS = "days since 1970-01-01"
+MEMBER_CHUNK = 64  # members per chunk on disk; lazy reads take 4 of them at a time
 HASHED_BYTES = 1 << 30  # files up to 1 GiB get a sha256 in the manifest; larger ones their size only
 
 
@@ -172,8 +174,6 @@ def to_cf(ds: xr.Dataset) -> xr.Dataset:
         out = out.assign_coords(time_bnds=(("time", "nv"), bounds))
         out["time"].attrs.update(standard_name="time", long_name="first day of the month", axis="T", bounds="time_bnds",
                                  units_metadata="leap_seconds: none")
-        out["time"].encoding.update(units="days since 1970-01-01", calendar="proleptic_gregorian")
-        out["time_bnds"].encoding.update(units="days since 1970-01-01", calendar="proleptic_gregorian")
         out = out.transpose("time", ...)
     for name in ("water_year",):
         if name in out.coords:
@@ -232,10 +232,14 @@ def cf_encoding(ds: xr.Dataset, complevel: int = 4, float32: bool = False, membe
         e["fletcher32"] = True  # a checksum per chunk: a flipped bit is found on reading, not used
         if float32 and var.dtype.kind == "f" and "time" in var.dims and "node" in var.dims:
             e["dtype"] = "float32"
-        if "time" in var.dims:  # time is the record (unlimited) dimension: chunk it explicitly
-            size = {"time": TIME_CHUNK, "member": member_chunk or 64}
-            e["chunksizes"] = tuple(max(1, min(size.get(d, var.sizes[d]), var.sizes[d])) for d in var.dims)
         enc[name] = {**enc.get(name, {}), **e}
+    size = {"time": TIME_CHUNK, "member": member_chunk or MEMBER_CHUNK}
+    for name, var in ds.variables.items():  # time (and member when streamed) are unlimited: chunk explicitly, the
+        if "time" in var.dims or "member" in var.dims:  # coordinates too, so lazy reads of MEMBER_CHUNK multiples align
+            enc[name] = {**enc.get(name, {}), "chunksizes": tuple(max(1, min(size.get(d, var.sizes[d]), var.sizes[d])) for d in var.dims)}
+    for name in ("time", "time_bnds"):  # one time unit for the axis and its bounds (CF 7.1)
+        if name in ds.variables:
+            enc[name] = {**enc.get(name, {}), "units": TIME_UNITS, "calendar": "proleptic_gregorian"}
     return enc
 
 
@@ -321,7 +325,7 @@ def open_results(path: str | Path, lazy: bool = False, group: str | None = None)
     if not path.is_file():
         raise _bad(path, "<file>", "<missing>" if not path.exists() else "<not a file>", expected)
     try:
-        ds = xr.open_dataset(path, engine="netcdf4", group=group, chunks={"member": 256} if lazy else None)
+        ds = xr.open_dataset(path, engine="netcdf4", group=group, chunks={"member": 4 * MEMBER_CHUNK} if lazy else None)
     except OSError as err:
         if group is not None and "group" in str(err).lower():
             raise _bad(path, f"group {group}", "<missing>", "a counterpart run stored with the results") from err
