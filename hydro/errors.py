@@ -92,3 +92,11 @@ def did_you_mean(word: str, choices) -> str:
     if close:
         return f"one of {choices} (did you mean {close[0]!r}?)"
     return f"one of {choices}"
+
+
+def read_failure(err: BaseException, expected: str) -> tuple[str, str, str]:
+    """(key, found, expected) of the problem an exception raised while reading a text file stands for: bytes that
+    are not UTF-8, or an OS error (missing, unreadable, a folder); `expected` says what the file should be."""
+    if isinstance(err, UnicodeDecodeError):
+        return "<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the file as UTF-8)"
+    return "<file>", f"<{getattr(err, 'strerror', None) or err}>", expected

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hydro.errors import Collector, ScenarioError, did_you_mean
+from hydro.errors import Collector, ScenarioError, did_you_mean, read_failure
 from hydro.network import Network
 from hydro.timeaxis import TimeAxis
 from hydro.units import m3s_to_hm3
@@ -205,11 +205,8 @@ def read_series(path: str | Path, network: Network, axis: TimeAxis, members: int
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             problems.add("<csv>", str(err).splitlines()[0], "a comma-separated table with a header row")
             raise ScenarioError(problems.problems) from err
-        except UnicodeDecodeError as err:
-            problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the file as UTF-8)")
-            raise ScenarioError(problems.problems) from err
-        except OSError as err:
-            problems.add("<file>", f"<{err.strerror or err}>", "a readable CSV file of monthly inflows in m3/s")
+        except (UnicodeDecodeError, OSError) as err:
+            problems.add(*read_failure(err, "a readable CSV file of monthly inflows in m3/s"))
             raise ScenarioError(problems.problems) from err
     if "month" not in table.columns:
         problems.add("<header>", list(table.columns), "a 'month' column (YYYY-MM) and one column per inflow node (m3/s)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hydro.errors import TOO_DEEP, Collector, ScenarioError, did_you_mean, too_deep
+from hydro.errors import TOO_DEEP, Collector, ScenarioError, did_you_mean, read_failure, too_deep
 from hydro.timeaxis import TimeAxis, parse_month
 
 FORMAT_VERSION = 1
@@ -203,11 +203,8 @@ def load_scenario(path: str | Path, overrides: list[tuple[str, object]] | None =
     except RecursionError:  # tomllib parses nested arrays and inline tables recursively
         problems.add("<toml>", "<nested too deeply>", TOO_DEEP)
         raise ScenarioError(problems.problems) from None
-    except UnicodeDecodeError as err:
-        problems.add("<encoding>", f"<byte {err.object[err.start]:#04x} at position {err.start}>", "UTF-8 text (save the run file as UTF-8)")
-        raise ScenarioError(problems.problems) from err
-    except OSError as err:
-        problems.add("<file>", f"<{err.strerror or err}>", "a readable run file (TOML)")
+    except (UnicodeDecodeError, OSError) as err:
+        problems.add(*read_failure(err, "a readable run file (TOML)"))
         raise ScenarioError(problems.problems) from err
     if too_deep(doc):
         problems.add("<toml>", "<nested too deeply>", TOO_DEEP)
