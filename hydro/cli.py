@@ -386,7 +386,7 @@ def _leverage(args) -> int:
 
     from hydro import charts, leverage
     from hydro.errors import Problem, ScenarioError
-    from hydro.results import atomic_outputs, check_outputs, open_results, saved_network
+    from hydro.results import atomic_outputs, check_outputs, counterparts, open_results, saved_network
 
     folder = Path(args.folder)
     leverage.check_samples(args.samples)
@@ -413,8 +413,6 @@ def _leverage(args) -> int:
         data = data_of(sweep.attrs)
         result = leverage.from_sweep(data, sweep, saved_network(sweep), args.withdrawal, args.samples, args.seed)
     elif (folder / "results.nc").exists():
-        from hydro.report import counterparts
-
         check_outputs(folder, ("results.nc",))
         ds = open_results(folder / "results.nc", lazy=True)
         rule = str(ds.attrs.get("rule", "?"))

@@ -42,28 +42,6 @@ def _table(df: pd.DataFrame, digits: int = 2, index: bool = True) -> str:
     return df.round(digits).to_html(index=index, border=0, classes="t", na_rep="-", escape=True)
 
 
-def counterparts(path: str | Path, ds: xr.Dataset | None = None, lazy: bool = False) -> dict[str, xr.Dataset]:
-    """The counterpart runs stored with the results file `path` (made when the run was made, never re-simulated):
-    'without' (no Qosh Tepa; the run itself when it withdraws nothing), and when the run has no dry water year
-    'dry' and 'dry_without' (a 90 %-exceedance year at Kerki, with and without)."""
-    from hydro.results import open_counterparts, open_results
-
-    ds = ds if ds is not None else open_results(path, lazy)
-    stored = open_counterparts(path, lazy)
-    names = {"without_qosh_tepa": "without", "dry_year": "dry", "dry_year_without_qosh_tepa": "dry_without"}
-    out = {names[k]: v for k, v in stored.items() if k in names}
-    if "without" not in out and float(ds.attrs.get("qosh_tepa_withdrawal_km3", 0.0)) == 0.0:
-        out["without"] = ds
-    if "dry" in out and "dry_without" not in out and float(ds.attrs.get("qosh_tepa_withdrawal_km3", 0.0)) == 0.0:
-        out["dry_without"] = out["dry"]
-    if "without" not in out:
-        from hydro.errors import Problem, ScenarioError
-
-        raise ScenarioError([Problem(str(path), "group counterparts/without_qosh_tepa", "<missing>",
-                                     "the run without Qosh Tepa stored with the results (rerun hydro run)")])
-    return out
-
-
 def key_numbers(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> pd.DataFrame:
     """UZB and TKM shortfall (km3/yr and % of demand) with and without Qosh Tepa, mean and dry years."""
     def pick(d, period):
@@ -229,7 +207,7 @@ def build_report(folder: str | Path) -> str:
     title = "Amu Darya allocation model report"
     run_path = folder / "results.nc"
     if run_path.exists():
-        from hydro.results import check_outputs, open_results
+        from hydro.results import check_outputs, counterparts, open_results
 
         check_outputs(folder, ("results.nc",))
         ds = open_results(run_path, lazy=True)

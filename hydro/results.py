@@ -394,6 +394,24 @@ def open_counterparts(path: str | Path, lazy: bool = False) -> dict[str, xr.Data
     return {name: open_results(path, lazy, f"{COUNTERPART_GROUP}/{name}") for name in names}
 
 
+def counterparts(path: str | Path, ds: xr.Dataset | None = None, lazy: bool = False) -> dict[str, xr.Dataset]:
+    """The counterpart runs stored with the results file `path` (made when the run was made, never re-simulated):
+    'without' (no Qosh Tepa; the run itself when it withdraws nothing), and when the run has no dry water year
+    'dry' and 'dry_without' (a 90 %-exceedance year at Kerki, with and without)."""
+    ds = ds if ds is not None else open_results(path, lazy)
+    stored = open_counterparts(path, lazy)
+    names = {"without_qosh_tepa": "without", "dry_year": "dry", "dry_year_without_qosh_tepa": "dry_without"}
+    out = {names[k]: v for k, v in stored.items() if k in names}
+    if "without" not in out and float(ds.attrs.get("qosh_tepa_withdrawal_km3", 0.0)) == 0.0:
+        out["without"] = ds
+    if "dry" in out and "dry_without" not in out and float(ds.attrs.get("qosh_tepa_withdrawal_km3", 0.0)) == 0.0:
+        out["dry_without"] = out["dry"]
+    if "without" not in out:
+        raise ScenarioError([Problem(str(path), "group counterparts/without_qosh_tepa", "<missing>",
+                                     "the run without Qosh Tepa stored with the results (rerun hydro run)")])
+    return out
+
+
 def saved_network(ds: xr.Dataset):
     """The network layout a results Dataset carries (:class:`hydro.layout.SavedNetwork`)."""
     from hydro.layout import layout_from_json
