@@ -42,7 +42,10 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: the run file's sweep.vary)")
     swp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
     swp.add_argument("--out", default=None, help="sweep folder (default: out/<run file name>)")
-    swp.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler (default: local processes)")
+    where = swp.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a dask.distributed scheduler (default: local processes)")
+    where.add_argument("--scheduler-file", dest="scheduler_file", default=None, metavar="FILE",
+                       help="the JSON file a dask scheduler wrote (dask scheduler --scheduler-file FILE; dask-jobqueue clusters)")
     swp.add_argument("--scheduler-timeout", dest="scheduler_timeout", type=float, default=60.0, metavar="SECONDS",
                      help="give up when the scheduler has no worker after this long (default 60)")
     swp.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core; 0: no dask)")
@@ -307,7 +310,7 @@ def _sweep(args) -> int:
     out = check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
     # the worker pool's resource tracker inherits these options: after a Ctrl-C it cleans up quietly
     sys.warnoptions.append("ignore::UserWarning:multiprocessing.resource_tracker")
-    run_sweep(args.run_file, varies, out, overrides, args.scheduler, args.workers, args.detail, args.fresh,
+    run_sweep(args.run_file, varies, out, overrides, args.scheduler or args.scheduler_file, args.workers, args.detail, args.fresh,
               scheduler_timeout=args.scheduler_timeout)
     table = pd.read_csv(out / "sweep.csv")
     keys = [k for k, _ in varies]

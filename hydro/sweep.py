@@ -246,10 +246,11 @@ def _check_series(scenario, series_sha256: dict) -> None:
                                      f"the file the sweep started with (sha256 {str(series_sha256.get(name))[:12]}): restore it, or pass --fresh")])
 
 
-def run_point(run_file: str, overrides: list, point: dict, path: str, detail: str = "summary", sweep_id: str = "",
-              series_sha256: dict | None = None) -> str:
-    """Simulate one sweep point and write it to `path` (a dask task: plain arguments, returns the path); the chunk
-    is stamped with `sweep_id` and its point."""
+def compute_point(run_file: str, overrides: list, point: dict, detail: str = "summary", sweep_id: str = "",
+                  series_sha256: dict | None = None) -> xr.Dataset:
+    """Simulate one sweep point and return its chunk, stamped with `sweep_id` and its point (a dask task: plain
+    arguments, an absolute run-file path; the client writes the chunk, so workers need no access to the output
+    folder)."""
     from hydro.run import run_scenario
     from hydro.scenario import load_scenario
 
@@ -264,8 +265,7 @@ def run_point(run_file: str, overrides: list, point: dict, path: str, detail: st
     ds.attrs["sweep_point_json"] = json.dumps(point, sort_keys=True)
     ds.attrs["sweep_sha256"] = sweep_id
     _check_series(scenario, series_sha256 or {})  # and not edited while it was read
-    _write_atomic(ds, Path(path), float32=detail != "full")
-    return path
+    return ds
 
 
 class Progress:
@@ -299,13 +299,21 @@ def _check_workers(scheduler, workers) -> None:
 
 
 def _connect(scheduler: str, timeout: float):
-    """A dask Client on `scheduler` with at least one worker, or a ScenarioError saying why not (within `timeout` s)."""
+    """A dask Client on `scheduler` (an address, or a scheduler file: a JSON file a dask scheduler wrote with
+    ``--scheduler-file``) with at least one worker, or a ScenarioError saying why not (within `timeout` s)."""
     from dask.distributed import Client
 
+    is_file = Path(scheduler).suffix == ".json" or Path(scheduler).is_file()
     try:
-        client = Client(scheduler, timeout=timeout)
-    except (OSError, ValueError) as err:  # TimeoutError is an OSError
-        raise ScenarioError([Problem("<command line>", "--scheduler", scheduler, f"the address of a running dask scheduler (could not connect: {err})")]) from None
+        if is_file:
+            if not Path(scheduler).is_file():
+                raise OSError(f"no scheduler file {scheduler}")
+            client = Client(scheduler_file=str(scheduler), timeout=timeout)
+        else:
+            client = Client(scheduler, timeout=timeout)
+    except (OSError, ValueError, KeyError) as err:  # TimeoutError is an OSError; a damaged scheduler file a ValueError
+        what = "a scheduler file written by a running dask scheduler" if is_file else "the address of a running dask scheduler"
+        raise ScenarioError([Problem("<command line>", "--scheduler-file" if is_file else "--scheduler", scheduler, f"{what} (could not connect: {err})")]) from None
     try:
         client.wait_for_workers(1, timeout=timeout)
     except (OSError, TimeoutError):
@@ -324,7 +332,7 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
     `scheduler_timeout` (s) bounds the wait for it and its first worker."""
     from hydro.scenario import load_scenario
 
-    run_file, out = Path(run_file), Path(out)
+    run_file, out = Path(os.path.abspath(run_file)), Path(out)  # workers may run in another folder
     overrides = list(overrides or [])
     if detail not in ("summary", "full"):
         raise ScenarioError([Problem("<command line>", "--detail", detail, "'summary' or 'full'")])
@@ -359,10 +367,10 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
 
     todo = [i for i, p in enumerate(paths) if not p.exists()]
     bar = Progress(len(grid), len(grid) - len(todo)) if progress else None
-    args = [(str(run_file), overrides, grid[i], str(paths[i]), detail, manifest["sweep_sha256"], manifest["series_sha256"]) for i in todo]
+    args = {i: (str(run_file), overrides, grid[i], detail, manifest["sweep_sha256"], manifest["series_sha256"]) for i in todo}
     if todo and workers == 0:
-        for a in args:
-            run_point(*a)
+        for i, a in args.items():
+            _write_atomic(compute_point(*a), paths[i], float32=detail != "full")
             if bar:
                 bar.step()
     elif todo:
@@ -376,9 +384,10 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
         else:
             client = _connect(scheduler, scheduler_timeout)
         try:
-            futures = [client.submit(run_point, *a, pure=False) for a in args]
+            futures = {client.submit(compute_point, *a, pure=False): i for i, a in args.items()}
             for future in as_completed(futures):
-                future.result()
+                _write_atomic(future.result(), paths[futures[future]], float32=detail != "full")
+                future.release()
                 if bar:
                     bar.step()
         finally:

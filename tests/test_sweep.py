@@ -120,6 +120,35 @@ def test_a_real_dask_cluster_gives_the_same_data(local_sweep, tmp_path):
     assert digests(out) == digests(local_sweep)
 
 
+def test_workers_started_in_another_folder_give_the_same_bytes(local_sweep, tmp_path, monkeypatch):
+    """A scheduler and two workers started by the dask command line in an unrelated folder, found through a
+    scheduler file; the client names the run file relative to its own folder. Workers return the chunks' data and
+    the client writes them, so the chunks are byte for byte those of the in-process sweep."""
+    dask = Path(sys.executable).parent / "dask"
+    elsewhere = tmp_path / "workers_here"
+    elsewhere.mkdir()
+    scheduler_file = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": elsewhere}
+    procs = [subprocess.Popen([str(dask), "scheduler", "--scheduler-file", str(scheduler_file), "--host", "127.0.0.1",
+                               "--port", "0", "--dashboard-address", "127.0.0.1:0"], **quiet)]
+    try:
+        for _ in range(300):
+            if scheduler_file.exists() and scheduler_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        procs.append(subprocess.Popen([str(dask), "worker", "--scheduler-file", str(scheduler_file), "--nworkers", "2",
+                                       "--nthreads", "1", "--no-dashboard", "--local-directory", str(elsewhere)], **quiet))
+        monkeypatch.chdir(RUNS.parent)
+        out = run_sweep(Path("runs") / "qosh_tepa_sweep.toml", VARIES, tmp_path / "remote", SMALL,
+                        scheduler=str(scheduler_file), scheduler_timeout=60, progress=False)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert digests(out) == digests(local_sweep)
+    assert not list(elsewhere.glob("*.nc"))  # nothing written where the workers run
+
+
 # ------------------------------------------------------------------ chunks that do not belong to their slot
 
 TINY = [("hydrology.members", 2), ("time.years", 1)]
