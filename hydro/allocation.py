@@ -18,7 +18,9 @@ so no rule can take water the river does not hold. Every rule has two options on
 - ``environment_first``: the delta's requirement is passed down before any offtake takes: each offtake above a
   terminal leaves the terminal's monthly requirement grossed up for the reach losses on the way.
 
-Sources: reference file ``shared/reference/amu_darya_facts.md`` section 5 (allocation rules and institutions).
+Sources (keys of ``basins/amu_darya/sources.toml``): ICWC seasonal limits and their revision with the forecast
+(ICWC-2526, ICWC-2425, YB21-YB24); the 1996 Uzbekistan-Turkmenistan 50/50 split at Kerki (FAO-TKM); Protocol 566
+shares have no primary source (textbook, unsourced: said in the results' ``rule_note``).
 """
 
 from __future__ import annotations
