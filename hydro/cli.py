@@ -360,7 +360,7 @@ def _chart(args) -> int:
     else:
         if results.is_dir():
             results = results / "results.nc"
-        ds = open_results(results, lazy=True)
+        ds = open_results(results, lazy=None)
         several = {d: ds.sizes[d] for d in ds.dims if d not in ("member", "time", "node") and ds.sizes[d] > 1}
         if several:
             raise ScenarioError([Problem(str(results), "dims", f"<{' x '.join(f'{n} {d}' for d, n in several.items())}>",
@@ -417,10 +417,10 @@ def _leverage(args) -> int:
         result = leverage.from_sweep(data, sweep, saved_network(sweep), args.withdrawal, args.samples, args.seed)
     elif (folder / "results.nc").exists():
         check_outputs(folder, ("results.nc",))
-        ds = open_results(folder / "results.nc", lazy=True)
+        ds = open_results(folder / "results.nc", lazy=None)
         rule = str(ds.attrs.get("rule", "?"))
         data = data_of(ds.attrs)
-        others = counterparts(folder / "results.nc", ds, lazy=True)
+        others = counterparts(folder / "results.nc", ds, lazy=None)
         result = leverage.from_runs(data, ds, others["without"], saved_network(ds), args.samples, args.seed, others.get("dry"), others.get("dry_without"))
     else:
         raise ScenarioError([Problem(str(folder), "<folder>", "<no sweep.json or results.nc>", "a folder written by hydro sweep or hydro run")])

@@ -26,7 +26,7 @@ def check_results(path: str | Path) -> dict:
     was checked and the largest residuals."""
     from hydro.balance import check
 
-    ds = open_results(path, lazy=True)
+    ds = open_results(path, lazy=None)
     for name, da in ds.data_vars.items():
         if da.dtype.kind != "f":
             continue

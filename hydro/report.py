@@ -210,8 +210,8 @@ def build_report(folder: str | Path) -> str:
         from hydro.results import check_outputs, counterparts, open_results
 
         check_outputs(folder, ("results.nc",))
-        ds = open_results(run_path, lazy=True)
-        others = counterparts(run_path, ds, lazy=True)
+        ds = open_results(run_path, lazy=None)
+        others = counterparts(run_path, ds, lazy=None)
         title = ds.attrs.get("title", title)
         members = ds.sizes["member"]
         question = (f"If Afghanistan's Qosh Tepa canal withdraws <b>{ds.attrs.get('qosh_tepa_withdrawal_km3', '?'):g} km³/yr</b>, "

@@ -46,7 +46,8 @@ MANIFEST = "outputs.json"
 TIME_CHUNK = 120  # months per chunk on disk (time is the record dimension, as CDO and NCO expect)
 TIME_UNITS = "days since 1970-01-01"
 MEMBER_CHUNK = 64  # members per chunk on disk; lazy reads take 4 of them at a time
-HASHED_BYTES = 1 << 30  # files up to 1 GiB get a sha256 in the manifest; larger ones their size only
+HASHED_BYTES = 1 << 30
+LAZY_BYTES = 256 << 20  # results files larger than this are read lazily (member by member blocks) by the commands  # files up to 1 GiB get a sha256 in the manifest; larger ones their size only
 
 
 # --------------------------------------------------------------------------------------------- building a Dataset
@@ -316,14 +317,17 @@ def _first_line(err: BaseException) -> str:
     return f"<{type(err).__name__}: {text[0][:200]}>" if text else f"<{type(err).__name__}>"
 
 
-def open_results(path: str | Path, lazy: bool = False, group: str | None = None) -> xr.Dataset:
+def open_results(path: str | Path, lazy: bool | None = False, group: str | None = None) -> xr.Dataset:
     """Open a results file (or one of its counterpart groups) written by this package version: checked and in
-    the in-memory form. ``lazy`` keeps the data on disk (dask, chunks of 256 members) with the labels loaded.
-    Raises :class:`ScenarioError` naming the file and what is wrong with it."""
+    the in-memory form. ``lazy`` keeps the data on disk (dask, chunks of 256 members) with the labels loaded;
+    ``None`` decides by the file's size (lazy above :data:`LAZY_BYTES`). Raises :class:`ScenarioError` naming the
+    file and what is wrong with it."""
     path = Path(path)
     expected = "a results file written by hydro run (results.nc)"
     if not path.is_file():
         raise _bad(path, "<file>", "<missing>" if not path.exists() else "<not a file>", expected)
+    if lazy is None:
+        lazy = path.stat().st_size > LAZY_BYTES
     try:
         ds = xr.open_dataset(path, engine="netcdf4", group=group, chunks={"member": 4 * MEMBER_CHUNK} if lazy else None)
     except OSError as err:
@@ -382,7 +386,7 @@ def _checked(ds: xr.Dataset, path: Path, expected: str, root: bool = True) -> xr
     return from_cf(ds)
 
 
-def open_counterparts(path: str | Path, lazy: bool = False) -> dict[str, xr.Dataset]:
+def open_counterparts(path: str | Path, lazy: bool | None = False) -> dict[str, xr.Dataset]:
     """The counterpart runs stored in the results file `path` (``counterparts/<name>`` groups), checked."""
     import netCDF4
 
@@ -394,7 +398,7 @@ def open_counterparts(path: str | Path, lazy: bool = False) -> dict[str, xr.Data
     return {name: open_results(path, lazy, f"{COUNTERPART_GROUP}/{name}") for name in names}
 
 
-def counterparts(path: str | Path, ds: xr.Dataset | None = None, lazy: bool = False) -> dict[str, xr.Dataset]:
+def counterparts(path: str | Path, ds: xr.Dataset | None = None, lazy: bool | None = False) -> dict[str, xr.Dataset]:
     """The counterpart runs stored with the results file `path` (made when the run was made, never re-simulated):
     'without' (no Qosh Tepa; the run itself when it withdraws nothing), and when the run has no dry water year
     'dry' and 'dry_without' (a 90 %-exceedance year at Kerki, with and without)."""
