@@ -159,7 +159,10 @@ def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | N
 
 
 PROCESS_BYTES = 0.3e9  # the interpreter and its libraries (measured: 0.25 GB after imports)
-BLOCK_FACTOR = 2.3  # peak over one block's 13 float64 variables (copies while writing; measured 2.2 GB at 1,000 x 30 yr)
+BLOCK_FACTOR = 2.0  # peak over one block's 13 float64 variables (copies while writing)
+MEMBER_MONTH_BYTES = 470  # inputs, year types and summaries per member-month, held for the whole run
+# measured peaks (30 years, /usr/bin/time -v): 1,000 members 2.2 GB, 4,000 3.5 GB, 10,000 4.5 GB (streamed);
+# the estimate gives 2.6, 4.0 and 5.0 GB
 
 
 def estimate_bytes(scenario: Scenario, nodes: int) -> dict[str, float]:
@@ -168,7 +171,7 @@ def estimate_bytes(scenario: Scenario, nodes: int) -> dict[str, float]:
     members, months = scenario.members, scenario.axis.months
     per_member = 13 * 8 * months * nodes
     block = min(members, block_members(scenario, nodes))
-    return {"inputs": PROCESS_BYTES + members * months * (8 * 7 + 8 + 8), "block": block * per_member * BLOCK_FACTOR,
+    return {"inputs": PROCESS_BYTES + members * months * MEMBER_MONTH_BYTES, "block": block * per_member * BLOCK_FACTOR,
             "streamed": members > block}
 
 
