@@ -108,9 +108,17 @@ def calibrate(basin_folder: str | Path) -> list[Row]:
     """Run the calibration runs of `basin_folder` and return every row with its simulated value."""
     from hydro.run import prepare
 
+    from hydro.errors import BasinError, Problem, read_failure
+
     folder = Path(basin_folder)
-    with open(folder / "calibration.toml", "rb") as fh:
-        doc = tomllib.load(fh)
+    path = folder / "calibration.toml"
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except (OSError, UnicodeDecodeError) as err:
+        raise BasinError([Problem(str(path), *read_failure(err, "the basin's calibration table (TOML)"))]) from err
+    except (tomllib.TOMLDecodeError, RecursionError) as err:
+        raise BasinError([Problem(str(path), "<toml>", str(err) or "<nested too deeply>", "valid TOML")]) from err
     years = int(doc.get("years", 3))
     results: dict[str, xr.Dataset] = {}
     network = None
@@ -186,12 +194,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m hydro.calibration", description="Regenerate CALIBRATION.md for a basin.")
     p.add_argument("basin", nargs="?", default="basins/amu_darya", type=Path)
     args = p.parse_args(argv)
-    rows = calibrate(args.basin)
+    from hydro.errors import HydroError, ProblemsError
+    from hydro.results import atomic_file
+
+    try:
+        rows = calibrate(args.basin)
+    except HydroError as err:
+        for line in [str(q) for q in err.problems] if isinstance(err, ProblemsError) else [str(err)]:
+            print(f"python -m hydro.calibration: error: {line}", file=sys.stderr)
+        return 2
     text = render(rows, args.basin)
     target = args.basin / "CALIBRATION.md"
-    tmp = target.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    with atomic_file(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     failed = [r for r in rows if r.check and not r.passed]
     for r in rows:
         mark = "ok  " if (r.passed or not r.check) else "FAIL"

@@ -27,3 +27,19 @@ def test_a_row_outside_its_band_fails(rows):
     assert row.passed
     row.value = 0.80  # summer-irrigation regime instead of winter energy
     assert not row.passed
+
+
+def test_a_broken_calibration_table_is_one_line(tmp_path, capsys):
+    import shutil
+
+    from hydro.calibration import main as calibrate_main
+
+    basin = tmp_path / "amu_darya"
+    shutil.copytree(AMU_DARYA, basin)
+    with open(basin / "calibration.toml", "a", encoding="utf-8") as fh:
+        fh.write("x = [\n")
+    before = (basin / "CALIBRATION.md").read_bytes()
+    assert calibrate_main([str(basin)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "calibration.toml: <toml>:" in err[0] and "expected valid TOML" in err[0]
+    assert (basin / "CALIBRATION.md").read_bytes() == before
