@@ -242,9 +242,9 @@ def run_to_file(scenario: Scenario, path) -> None:
         blocks = {name: counterpart(scenario, ov, name, inputs, slice(m0, m1)) for name, ov in wanted.items() if "dry_year" not in name}
         if m0 == 0:
             ds.attrs["mass_balance_max_rel"] = np.nan  # filled in at the end, over every block
-            write_results(ds, path, complevel=1, unlimited_member=True, member_chunk=min(step, 64))
+            write_results(ds, path, unlimited_member=True, member_chunk=min(step, 64))
             for name, other in blocks.items():
-                write_counterpart(other, path, name, complevel=1)
+                write_counterpart(other, path, name)
             for name, ov in wanted.items():  # one-member dry years: whole
                 if "dry_year" in name:
                     write_counterpart(counterpart(scenario, ov, name), path, name)

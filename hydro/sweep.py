@@ -233,7 +233,7 @@ def _check_chunks(folder: Path, manifest: dict, indices) -> None:
 def _write_atomic(ds: xr.Dataset, path: Path, float32: bool) -> None:
     """Write a chunk as CF netCDF (hydro.results) under a staged name, renamed into place when complete."""
     with atomic_file(path) as tmp:
-        write_results(ds, tmp, complevel=1, float32=float32)
+        write_results(ds, tmp, float32=float32)
 
 
 def _check_series(scenario, series_sha256: dict) -> None:
