@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hydro
 from hydro.cli import main
@@ -474,3 +476,38 @@ def test_a_streamed_run_reports_charts_and_scores_lazily(project, tmp_path, monk
     assert ds.sizes["member"] == without.sizes["member"] == 260
     assert float(without.withdrawal.sel(node="qosh_tepa").sum()) == 0.0
     assert cf_errors(out / "results.nc") == []
+
+
+@pytest.fixture(scope="module")
+def pristine(project):
+    return (project / "out" / "run" / "results.nc").read_bytes()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flips=st.lists(st.tuples(st.floats(0.0, 1.0, exclude_max=True), st.integers(1, 255)), min_size=1, max_size=8),
+       cut=st.one_of(st.none(), st.floats(0.0, 1.0, exclude_max=True)))
+def test_a_damaged_results_file_is_refused_or_reads_the_same(pristine, tmp_path, flips, cut):
+    """Any bytes flipped anywhere in a results file, or the file cut short: the one reader and the check either
+    refuse it with our own error naming the file, or (a flip in padding or in text that nothing reads) give the
+    same volumes as the intact file. Never another exception, never different numbers."""
+    from hydro.errors import HydroError
+    from hydro.integrity import check_results
+
+    data = bytearray(pristine)
+    for where, mask in flips:
+        data[int(where * len(data))] ^= mask
+    if cut is not None:
+        data = data[: int(cut * len(data))]
+    path = tmp_path / "damaged.nc"
+    path.write_bytes(bytes(data))
+    intact = tmp_path / "intact.nc"
+    intact.write_bytes(pristine)
+    try:
+        ds = open_results(path)
+        check_results(path)
+    except HydroError as err:
+        assert str(path) in str(err)
+        return
+    with open_results(intact) as good:
+        for name in NAMES:
+            np.testing.assert_array_equal(ds[name].values, good[name].values, err_msg=name)
