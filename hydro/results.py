@@ -176,9 +176,9 @@ def to_cf(ds: xr.Dataset) -> xr.Dataset:
         out["time"].attrs.update(standard_name="time", long_name="first day of the month", axis="T", bounds="time_bnds",
                                  units_metadata="leap_seconds: none")
         out = out.transpose("time", ...)
-    for name in ("water_year",):
-        if name in out.coords:
-            out[name].attrs.setdefault("units", "1")
+    for name, var in out.variables.items():  # every number says its unit ("1": a count, a code or a share)
+        if var.dtype.kind in "iuf" and name not in ("time", "time_bnds") and "flag_values" not in var.attrs:
+            var.attrs.setdefault("units", "1")
     for name, var in out.variables.items():
         if "long_name" not in var.attrs and "standard_name" not in var.attrs and name not in ("time_bnds",):
             var.attrs["long_name"] = name.replace("_", " ")

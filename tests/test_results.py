@@ -103,6 +103,8 @@ def test_cf_layout_on_disk(project):
         assert ds.year_type.attrs["flag_meanings"] == "dry normal wet"
         for name, var in ds.variables.items():
             assert "long_name" in var.attrs or "standard_name" in var.attrs or name == "time_bnds", name
+            if var.dtype.kind in "iuf" and name != "time_bnds" and "flag_values" not in var.attrs:
+                assert var.attrs.get("units") or var.encoding.get("units"), name
     import netCDF4
 
     with netCDF4.Dataset(project / "out" / "run" / "results.nc") as nc:  # character arrays, not netCDF-4 strings
