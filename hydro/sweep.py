@@ -33,7 +33,7 @@ import xarray as xr
 import hydro
 from hydro.errors import Problem, ScenarioError
 from hydro.metrics import state_summary
-from hydro.results import atomic_file, clean_stale, open_results, write_results
+from hydro.results import atomic_file, clean_stale, open_results, sha256_file, write_results
 
 # what a sweep keeps by default: enough for shortfall metrics, charts and the delta
 SUMMARY_VARIABLES = ("demand", "withdrawal", "shortfall", "flow", "inflow", "storage", "requirement", "natural_inflow")
@@ -123,14 +123,6 @@ def points(varies: list[tuple[str, list]]) -> list[dict]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*[v for _, v in varies])]
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _series_files(run_file: Path, scenario, varies) -> dict[str, Path]:
     """The inflow series files the sweep reads: hydrology.series as written -> path (resolved as in scenario.py)."""
     given = dict(varies)
@@ -151,7 +143,7 @@ def _manifest(run_file: Path, overrides, varies, detail: str) -> dict:
     for name, path in _series_files(run_file, scenario, varies).items():
         if not path.is_file():
             raise ScenarioError([Problem(str(run_file), "hydrology.series", name, f"an existing inflow series file ({path} does not exist)")])
-        series[name] = _sha256_file(path)
+        series[name] = sha256_file(path)
     manifest = {
         "format_version": FORMAT_VERSION,
         "run_file": str(run_file),
@@ -241,7 +233,7 @@ def _check_series(scenario, series_sha256: dict) -> None:
     if scenario.hydrology_kind != "series" or not series_sha256:
         return
     name = str(scenario.hydrology.get("series"))
-    if _sha256_file(scenario.series_path) != series_sha256.get(name):
+    if sha256_file(scenario.series_path) != series_sha256.get(name):
         raise ScenarioError([Problem(str(scenario.series_path), "series_sha256", "<changed since the sweep started>",
                                      f"the file the sweep started with (sha256 {str(series_sha256.get(name))[:12]}): restore it, or pass --fresh")])
 
