@@ -238,11 +238,66 @@ def _check_series(scenario, series_sha256: dict) -> None:
                                      f"the file the sweep started with (sha256 {str(series_sha256.get(name))[:12]}): restore it, or pass --fresh")])
 
 
+def input_bundle(run_file: Path, series: dict[str, Path]) -> dict:
+    """Everything a worker needs to run a point without the client's disk: the run file's text, every file of its
+    basin folder and the series files (bytes), and the client's paths for the results' provenance."""
+    from hydro.scenario import load_scenario
+
+    scenario = load_scenario(run_file)
+    basin = Path(os.path.abspath(scenario.basin_path))
+    return {
+        "run_file": str(run_file), "run_text": run_file.read_text(encoding="utf-8"),
+        "basin": str(basin), "basin_as_written": scenario.doc["basin"],
+        "basin_files": {str(p.relative_to(basin)): p.read_bytes() for p in sorted(basin.rglob("*")) if p.is_file()},
+        "series": {name: path.read_bytes() for name, path in series.items()},
+    }
+
+
+def _materialize(bundle: dict, folder: Path) -> tuple[Path, list]:
+    """Write a bundle's inputs under `folder`; returns the run file's path there and the override that points the
+    run at the copied basin. Series files keep their place relative to the run file."""
+    run = folder / "run" / Path(bundle["run_file"]).name
+    run.parent.mkdir(parents=True)
+    run.write_text(bundle["run_text"], encoding="utf-8")
+    for rel, data in bundle["basin_files"].items():
+        (folder / "basin" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "basin" / rel).write_bytes(data)
+    for name, data in bundle["series"].items():
+        target = (run.parent / name).resolve()
+        if folder.resolve() not in target.parents:
+            raise ScenarioError([Problem(bundle["run_file"], "hydrology.series", name, "a series path relative to the run file, inside its folder tree, to ship it to workers")])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return run, [("basin", str(folder / "basin"))]
+
+
 def compute_point(run_file: str, overrides: list, point: dict, detail: str = "summary", sweep_id: str = "",
-                  series_sha256: dict | None = None) -> xr.Dataset:
+                  series_sha256: dict | None = None, bundle: dict | None = None) -> xr.Dataset:
     """Simulate one sweep point and return its chunk, stamped with `sweep_id` and its point (a dask task: plain
-    arguments, an absolute run-file path; the client writes the chunk, so workers need no access to the output
-    folder)."""
+    arguments; the client writes the chunk). With a `bundle` (:func:`input_bundle`) the inputs are written to a
+    temporary folder and run from there, so a worker needs no access to the client's disk; the chunk's provenance
+    names the client's files, as an in-process run would."""
+    import shutil
+    import tempfile
+
+    if bundle is None:
+        return _compute(run_file, overrides, point, detail, sweep_id, series_sha256)
+    folder = Path(tempfile.mkdtemp(prefix="hydro-point-"))
+    try:
+        run, pointer = _materialize(bundle, folder)
+        ds = _compute(str(run), [*pointer, *overrides], point, detail, sweep_id, series_sha256)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    doc = json.loads(ds.attrs["run_config_json"])
+    doc["basin"] = bundle["basin_as_written"]
+    series = ds.attrs.get("series", "")
+    client_series = os.path.abspath(Path(bundle["run_file"]).parent / os.path.relpath(series, run.parent)) if series else ""
+    ds.attrs.update(run_file=bundle["run_file"], basin=bundle["basin"], series=client_series,
+                    run_config_json=json.dumps(doc, sort_keys=True, default=str))
+    return ds
+
+
+def _compute(run_file: str, overrides: list, point: dict, detail: str, sweep_id: str, series_sha256: dict | None) -> xr.Dataset:
     from hydro.run import run_scenario
     from hydro.scenario import load_scenario
 
@@ -378,7 +433,9 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
         else:
             client = _connect(scheduler, scheduler_timeout)
         try:
-            futures = {client.submit(compute_point, *a, pure=False): i for i, a in args.items()}
+            # the inputs travel with the tasks: workers need no view of the client's disk
+            bundle = client.scatter(input_bundle(run_file, _series_files(run_file, load_scenario(run_file, overrides), varies)), broadcast=True)
+            futures = {client.submit(compute_point, *a, bundle=bundle, pure=False): i for i, a in args.items()}
             for future in as_completed(futures):
                 _write_atomic(future.result(), paths[futures[future]], float32=detail != "full")
                 future.release()

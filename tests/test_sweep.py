@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
 import hydro
 from hydro.errors import ScenarioError
@@ -234,6 +235,42 @@ def test_a_series_file_edited_between_resumes_is_refused(tmp_path):
     (tmp_path / "flows.csv").write_text((tmp_path / "flows.csv").read_text().replace(",100\n", ",900\n"))
     with pytest.raises(ScenarioError, match=re.escape(f"{out / 'sweep.json'}: sweep: found <made with another series_sha256>")):
         run_sweep(run_file, varies, out, TINY, workers=0, progress=False)
+
+
+def test_a_point_runs_from_its_input_bundle_without_the_clients_files(tmp_path):
+    """What a worker on another machine does: the run file, the whole basin folder and the series file travel as
+    bytes; the client's files are gone when the point runs; the chunk is the same as one run from the files, its
+    provenance naming the client's paths."""
+    import shutil
+
+    from hydro.sweep import _series_files, compute_point, input_bundle
+
+    project = tmp_path / "project"
+    shutil.copytree(RUNS.parent / "basins", project / "basins")
+    run_file = series_run(project)
+    text = run_file.read_text().replace(f'basin = "{(RUNS.parent / "basins" / "amu_darya").as_posix()}"', 'basin = "basins/amu_darya"')
+    run_file.write_text(text)
+    scenario = load_scenario(run_file, TINY)
+    point = {"qosh_tepa.withdrawal_km3": 6}
+    local = compute_point(str(run_file), TINY, point, "summary", "id")
+    bundle = input_bundle(run_file, _series_files(run_file, scenario, [("qosh_tepa.withdrawal_km3", [6])]))
+    assert set(bundle["series"]) == {"flows.csv"} and "basin.toml" in bundle["basin_files"]
+    project.rename(tmp_path / "gone")  # nothing of the client's is readable any more
+    shipped = compute_point(str(run_file), TINY, point, "summary", "id", bundle=bundle)
+    assert shipped.attrs == local.attrs
+    assert shipped.attrs["series"] == str(project / "flows.csv") and shipped.attrs["basin"] == str(project / "basins" / "amu_darya")
+    xr.testing.assert_identical(shipped, local)
+
+
+def test_a_series_sweep_on_a_cluster_gives_the_same_bytes(tmp_path):
+    from dask.distributed import LocalCluster
+
+    run_file = series_run(tmp_path)
+    varies = [("qosh_tepa.withdrawal_km3", [0, 6])]
+    here = run_sweep(run_file, varies, tmp_path / "here", TINY, workers=0, progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+        there = run_sweep(run_file, varies, tmp_path / "there", TINY, scheduler=cluster.scheduler_address, progress=False)
+    assert digests(there) == digests(here)
 
 
 # ------------------------------------------------------------------ staged files of other processes
