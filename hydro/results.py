@@ -362,6 +362,9 @@ def _checked(ds: xr.Dataset, path: Path, expected: str, root: bool = True) -> xr
     if root:
         conv = str(ds.attrs.get("Conventions", ""))
         if not conv.startswith("CF-"):
+            if "package_version" in ds.attrs and "run_config_json" in ds.attrs:  # amu-hydro's own, from before CF
+                raise _bad(path, "attrs.Conventions", conv or "<missing>", f"{CONVENTIONS}: this file was written by an earlier "
+                           "amu-hydro, before results became self-contained; run its scenario again with hydro run")
             raise _bad(path, "attrs.Conventions", conv or "<missing>", f"{CONVENTIONS} ({expected})")
         missing = [a for a in NEEDED_ATTRS if a not in ds.attrs]
         if missing:

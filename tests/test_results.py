@@ -241,6 +241,10 @@ def test_results_without_attributes_or_from_another_tool(copy_of_run, capsys):
     plain.to_netcdf(copy_of_run / "bare.nc")
     assert main(["check", str(copy_of_run / "bare.nc")]) == 2
     one_error_line(capsys, "check", "attrs.Conventions", "CF-1.11")
+    old = plain.assign_attrs(package_version="0.1.0", run_config_json="{}")  # as the first version wrote them
+    old.to_netcdf(copy_of_run / "old.nc")
+    assert main(["check", str(copy_of_run / "old.nc")]) == 2
+    one_error_line(capsys, "check", "attrs.Conventions", "written by an earlier amu-hydro", "run its scenario again")
     xr.Dataset({"x": ("t", [1.0])}, attrs={"Conventions": "CF-1.11"}).to_netcdf(copy_of_run / "other.nc")
     assert main(["check", str(copy_of_run / "other.nc")]) == 2
     one_error_line(capsys, "check", "attrs: found <missing")
