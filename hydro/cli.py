@@ -171,6 +171,11 @@ def command_line(args) -> str:
     return " ".join(["hydro", *getattr(args, "argv", [])])
 
 
+def _out_folder(args, scenario) -> Path:
+    """The output folder of a command on a run file: --out, else out/<run file name>; checked (:func:`check_out`)."""
+    return check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
+
+
 def check_out(out, inputs=(), outputs: tuple[str, ...] = ()) -> Path:
     """The output folder `out` after checks: not empty, not an existing file, not an input folder (or inside
     one), and writing `outputs` there must not replace an input file. ScenarioError otherwise."""
@@ -207,7 +212,7 @@ def _run(args) -> int:
     started = time.perf_counter()
     overrides = [parse_set(s) for s in args.overrides]
     scenario = load_scenario(args.run_file, overrides)
-    out = check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
+    out = _out_folder(args, scenario)
     title = f"{scenario.title or scenario.name} (rule {scenario.rule}, Qosh Tepa target {scenario.qosh_tepa.withdrawal_km3:g} km3/yr)"
     with atomic_outputs(out, command_line(args)) as tmp:
         results = tmp("results.nc")
@@ -271,7 +276,7 @@ def _compare(args) -> int:
             raise ScenarioError([Problem("<command line>", "--qosh-tepa", args.qosh_tepa, "comma-separated numbers in km3/yr, e.g. 0,6")]) from None
     else:
         levels = scenario.compare_qosh_tepa_km3 or None
-    out = check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
+    out = _out_folder(args, scenario)
     ds, table = compare(args.run_file, rules, levels, overrides)
     title = f"{scenario.title or scenario.name}: shortfall by rule" + (f" (natural inflow x {scenario.scale:g})" if scenario.scale != 1 else "")
     with atomic_outputs(out, command_line(args)) as tmp:
@@ -307,7 +312,7 @@ def _sweep(args) -> int:
     if not specs:
         raise ScenarioError([Problem("<command line>", "--vary", "<missing>", "KEY=SPEC, e.g. --vary qosh_tepa.withdrawal_km3=0:12:1 (or sweep.vary in the run file)")])
     varies = [parse_vary(v) for v in specs]
-    out = check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
+    out = _out_folder(args, scenario)
     # the worker pool's resource tracker inherits these options: after a Ctrl-C it cleans up quietly
     sys.warnoptions.append("ignore::UserWarning:multiprocessing.resource_tracker")
     run_sweep(args.run_file, varies, out, overrides, args.scheduler or args.scheduler_file, args.workers, args.detail, args.fresh,
@@ -385,8 +390,6 @@ def _chart(args) -> int:
 
 
 def _leverage(args) -> int:
-    import numpy as np
-
     from hydro import charts, leverage
     from hydro.errors import Problem, ScenarioError
     from hydro.results import atomic_outputs, check_outputs, counterparts, open_results, saved_network
@@ -408,11 +411,8 @@ def _leverage(args) -> int:
         sweep = open_sweep(folder)
         if "qosh_tepa.withdrawal_km3" not in sweep.dims:
             raise ScenarioError([Problem(str(folder), "sweep", "<no qosh_tepa.withdrawal_km3 dimension>", "a sweep that varies the Qosh Tepa withdrawal")])
-        held = [str(r) for r in np.atleast_1d(sweep["rule"].values)] if "rule" in sweep.coords else []
-        if args.rule is not None and not held and args.rule != sweep.attrs.get("rule"):
-            raise ScenarioError([Problem("<command line>", "--rule", args.rule, f"the sweep's only rule {sweep.attrs.get('rule')!r}")])
         sweep = leverage.select_rule(sweep, args.rule)
-        rule = args.rule or (held[0] if held else str(sweep.attrs.get("rule", "?")))
+        rule = leverage.rule_of(sweep)
         data = data_of(sweep.attrs)
         result = leverage.from_sweep(data, sweep, saved_network(sweep), args.withdrawal, args.samples, args.seed)
     elif (folder / "results.nc").exists():

@@ -290,13 +290,21 @@ def _levels_text(levels) -> str:
 
 
 def select_rule(sweep: xr.Dataset, rule: str | None) -> xr.Dataset:
-    """The sweep at one allocation rule when it varies rules (default: the first); refuses a rule it does not hold."""
+    """The sweep at one allocation rule when it varies rules (default: the first); refuses a rule it does not hold,
+    also for a sweep of one rule (named in its attributes)."""
     held = [str(r) for r in np.atleast_1d(sweep["rule"].values)] if "rule" in sweep.coords else []
     if rule is not None and held and rule not in held:
         raise ScenarioError([Problem("<command line>", "--rule", rule, f"one of the rules the sweep holds: {held}")])
+    if rule is not None and not held and rule != sweep.attrs.get("rule"):
+        raise ScenarioError([Problem("<command line>", "--rule", rule, f"the sweep's only rule {sweep.attrs.get('rule')!r}")])
     if "rule" in sweep.dims:
         return sweep.sel(rule=rule or held[0])
     return sweep
+
+
+def rule_of(sweep: xr.Dataset) -> str:
+    """The allocation rule of a sweep at one rule (after :func:`select_rule`)."""
+    return str(sweep["rule"].values) if "rule" in sweep.coords else str(sweep.attrs.get("rule", "?"))
 
 
 def from_sweep(data: LeverageData, sweep: xr.Dataset, network, withdrawal_km3: float, samples: int, seed: int,

@@ -117,6 +117,12 @@ def block_members(scenario: Scenario, nodes: int) -> int:
     return max(1, int(BLOCK_BYTES // (13 * 8 * scenario.axis.months * nodes)))
 
 
+def same_inflows(overrides: list) -> bool:
+    """True when a counterpart's overrides leave the hydrology alone: it reuses the run's inflows, member by member
+    (and is streamed with it, block by block); otherwise it has inflows of its own (the one-member dry year)."""
+    return not any(k.startswith("hydrology.") for k, _ in overrides)
+
+
 def needed_counterparts(scenario: Scenario, has_dry_years: bool) -> dict[str, list]:
     """The counterpart runs `scenario` needs: without Qosh Tepa (unless it withdraws nothing already), and a dry
     year (90 % exceedance at Kerki) with and without when the run itself has no dry water year."""
@@ -143,7 +149,7 @@ def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | N
     other = scenario_from_dict(scenario.doc, scenario.path, overrides)
     other.basin_path, other.series_path = scenario.basin_path, other.series_path or scenario.series_path
     rule = make_rule(other.rule, str(other.path or "<run>"), other.allocation)
-    if base is not None and not any(k.startswith("hydrology.") for k, _ in overrides):
+    if base is not None and same_inflows(overrides):
         inputs = replace(base, demands=build_demands(base.network, other.axis, other.qosh_tepa), rule=rule)
     else:
         inputs = prepare(other)
@@ -239,14 +245,14 @@ def run_to_file(scenario: Scenario, path) -> None:
         rule = make_rule(scenario.rule, str(scenario.path or "<run>"), scenario.allocation)
         arrays = simulate(inputs.network, inputs.inflows[m0:m1], inputs.demands, scenario.axis, rule)
         ds = _dataset(scenario, inputs, arrays, slice(m0, m1))
-        blocks = {name: counterpart(scenario, ov, name, inputs, slice(m0, m1)) for name, ov in wanted.items() if "dry_year" not in name}
+        blocks = {name: counterpart(scenario, ov, name, inputs, slice(m0, m1)) for name, ov in wanted.items() if same_inflows(ov)}
         if m0 == 0:
             ds.attrs["mass_balance_max_rel"] = np.nan  # filled in at the end, over every block
             write_results(ds, path, unlimited_member=True, member_chunk=min(step, 64))
             for name, other in blocks.items():
                 write_counterpart(other, path, name)
-            for name, ov in wanted.items():  # one-member dry years: whole
-                if "dry_year" in name:
+            for name, ov in wanted.items():  # inflows of their own (one-member dry years): whole
+                if not same_inflows(ov):
                     write_counterpart(counterpart(scenario, ov, name), path, name)
             worst = dict(arrays["balance"])
             continue

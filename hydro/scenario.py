@@ -41,7 +41,7 @@ def _check_month(v) -> str | None:
 
 REQUIRED = object()  # default of a key the run file must give
 MAX_MEMBERS = 100_000  # larger ensembles belong in a sweep of member blocks
-LAST_YEAR = 2261  # the results' time coordinate (datetime64[ns]) ends in 2262
+LAST_MONTH_END = np.datetime64("2262-04", "M")  # datetime64[ns], the results' time coordinate, ends on 2262-04-11
 
 # key -> (check returning None or the expectation, default)
 SCHEMA: dict[str, tuple] = {
@@ -278,10 +278,11 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
             problems.problems.extend(err.problems)
 
     if not problems:
-        start_year = int(str(values["time.start"])[:4])
-        if start_year < 1800 or start_year + int(values["time.years"]) - 1 > LAST_YEAR:
+        start = parse_month(values["time.start"])
+        end = start + 12 * int(values["time.years"])  # the end of the last month (its upper time bound)
+        if start < np.datetime64("1800-01", "M") or end > LAST_MONTH_END:
             problems.add("time", f"{values['time.start']} + {values['time.years']} years",
-                         f"a period within 1800-{LAST_YEAR} (the results' time coordinate)")
+                         f"a period from 1800-01 ending by {LAST_MONTH_END} (the results' time coordinate and its bounds)")
 
     if values["hydrology.kind"] == "series" and not values["hydrology.series"]:
         problems.add("hydrology.series", "<missing>", "a CSV or netCDF of monthly inflows when hydrology.kind = 'series'")

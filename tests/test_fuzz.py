@@ -748,3 +748,15 @@ def test_bug_chart_title_without_glyph_warns(tmp_path, title):
         warnings.simplefilter("error")
         rc = cli_exit_code(["run", str(BASELINE), "--set", f"title={title}", "--set", "time.years=1", "--out", str(tmp_path / "out")])
     assert rc == 0
+
+
+def test_bug_time_bounds_past_2262(tmp_path):
+    """Found by test_fuzz_cli_set after the CF change: time.start = "2261-12" for one year passed the check on the
+    start year, but its months from 2262-05 (and the time bounds) lie past the end of datetime64[ns] (2262-04-11)
+    and overflowed silently; now refused, and a run ending by 2262-04 still works."""
+    from hydro.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="ending by 2262-04"):
+        load_scenario(BASELINE, [("time.start", "2261-12"), ("time.years", 1)])
+    ds = run_scenario(load_scenario(BASELINE, [("time.start", "2261-04"), ("time.years", 1)]))
+    assert str(ds.time.values[-1])[:7] == "2262-03"
