@@ -1,15 +1,17 @@
 """Allocation rules: what each offtake may take this month.
 
-A rule is a small object the simulator calls (:mod:`hydro.simulate`):
+A rule is options, checks and docstrings here, and data for the compiled monthly loop (:mod:`hydro.kernel`):
+``rule.plan(network, demands, axis, inflows, requests)`` returns a :class:`hydro.kernel.Plan` holding, per
+offtake, its kind of share, its state pool and the environmental flow it must leave, and the rule's own tables
+(seasonal cuts, Kerki's reaches). The kernel computes each month, for each offtake, a *ceiling*:
 
-- ``start(network, demands, axis, inflows)`` once before the first month;
-- ``begin_month(river)`` before a month is routed; ``river.route(ceiling)`` routes trial months;
-- ``ceiling(k, view)``: the most offtake k may take this month (members,), hm3;
-- ``protected(k, view)``: water offtake k must leave in the river for the environment (members,), hm3;
-- ``taken(k, amount)``: told what offtake k took.
+- ``fixed``: the request (min of demand and capacity x days), or a negotiated cap on Qosh Tepa;
+- ``proportional``: the request x the month's common ratio (bisection on trial routings);
+- ``kerki``: the allowance of the Uzbekistan-Turkmenistan split at Kerki;
 
-The simulator's withdrawal is ``min(ceiling, water above the reach's min_flow and the rule's protected flow)``,
-so no rule can take water the river does not hold. Every rule has two options on top of its own arithmetic:
+then, for an offtake in a state pool, min(that, request x the pool's ratio, what remains of the pool). The
+withdrawal is ``min(ceiling, water above the reach's min_flow and the rule's protected flow)``, so no rule can take
+water the river does not hold. Every rule has two options on top of its own arithmetic:
 
 - ``afghanistan``: ``"outside"`` (default: Afghan offtakes take what they ask, first in line as upstream
   unilateral users, outside any quota or group), ``"quota"`` (Afghanistan has an annual limit
@@ -26,6 +28,8 @@ shares have no primary source (textbook, unsourced: said in the results' ``rule_
 from __future__ import annotations
 
 import inspect
+from collections import namedtuple
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,6 +38,18 @@ from hydro.network import OFFTAKE, TERMINAL, Network
 from hydro.units import m3s_to_hm3
 
 AFGHANISTAN_POSITIONS = ("outside", "quota", "capped")
+
+FIXED, PROPORTIONAL, KERKI = 0, 1, 2  # kinds of share (Plan.share_kind)
+
+Plan = namedtuple("Plan", [
+    "fixed",  # (T, K) ceiling of an offtake whose share is its request (or Qosh Tepa's negotiated cap), hm3
+    "share_kind",  # (K,) FIXED, PROPORTIONAL (request x the month's common ratio) or KERKI (the split's allowance)
+    "pool", "pool_limit", "pool_annual", "pool_demand", "epoch", "cut",  # SeasonalLimits: (K,) pool or -1; (P,); (P, E); (T,); (E, 1 or M)
+    "env", "env_cut", "env_first", "env_term", "env_gross",  # (T, J) requirement the rule protects, x cut?; protect?; (K,); (K,)
+    "kerki", "k_off", "k_state", "k_gross", "k_middle", "k_res", "k_term", "k_term_gross", "k_shares",  # KerkiSplit
+    "proportional", "group", "iterations",  # Proportional: bisect?; (K,) in the group; halvings
+])
+Plan.__doc__ = "An allocation rule for one run, as data for the compiled monthly loop (hydro.kernel); volumes in hm3."
 
 
 class AllocationRule:
@@ -67,85 +83,97 @@ class AllocationRule:
         self.qosh_tepa_cap_km3 = qosh_tepa_cap_km3
         self.environment_first = environment_first
 
-    # ---------------------------------------------------------------- set-up
+    # ---------------------------------------------------------------- the rule as data
 
-    def start(self, network: Network, demands, axis, inflows: np.ndarray) -> None:
-        """Called once before the first month: keep what the rule needs about the basin and the run."""
-        self.network, self.demands, self.axis, self.inflows = network, demands, axis, inflows
-        self.members = inflows.shape[0]
-        states = np.array([network.state[i] for i in network.offtake_idx], dtype=object)
-        self.offtake_state = states
-        self.afghan = states == "AFG"
+    def plan(self, network: Network, demands, axis, inflows: np.ndarray, requests: np.ndarray) -> Plan:
+        """This rule for one run, as data for :func:`hydro.kernel.run`: inflows (members, T, inflow nodes) and
+        requests (T, offtakes) in hm3 per month. Does not change the rule."""
+        run = RunFacts.of(network, demands, axis, inflows, requests)
+        fixed = requests.astype(float)
         qt = network.qosh_tepa
-        self.qt = qt
-        # environment: for each offtake, (terminal position, 1 / path factor from below the offtake to it)
-        self._env = []
-        for i in network.offtake_idx:
-            factor, cur = 1.0, int(i)
-            while network.downstream[cur] >= 0:
-                factor *= 1.0 - network.loss_fraction[cur]
-                cur = int(network.downstream[cur])
-            j = network.position["terminal"][cur]
-            self._env.append((j, 1.0 / factor if factor > 0 else np.inf))
-        self.afghan_limits = None
-        if self.afghanistan == "quota":
-            self.afghan_limits = SeasonalLimits(self, {"AFG": self.afghan_quota_km3})
-        self.setup()
+        if self.afghanistan == "capped" and qt is not None:
+            fixed[:, qt] = np.minimum(requests[:, qt], self._qt_cap(run))
+        pools = SeasonalLimits(run, {"AFG": self.afghan_quota_km3} if self.afghanistan == "quota" else {}, run.takes_part(self.afghanistan))
+        env_term, env_gross = _paths_to_terminals(network)
+        K = len(network.offtake_idx)
+        plan = dict(
+            fixed=fixed, share_kind=np.zeros(K, dtype=np.int64), **pools.arrays(np.ones((len(run.epoch_keys), 1))),
+            env=demands.terminal.astype(float), env_cut=False, env_first=self.environment_first,
+            env_term=env_term, env_gross=env_gross,
+            kerki=-1, k_off=np.zeros(0, dtype=np.int64), k_state=np.zeros(0, dtype=np.int64), k_gross=np.zeros(0),
+            k_middle=np.zeros(0, dtype=np.bool_), k_res=np.zeros(0, dtype=np.int64), k_term=0, k_term_gross=1.0,
+            k_shares=np.zeros(2), proportional=False, group=np.zeros(K, dtype=np.bool_), iterations=0,
+        )
+        self.refine(plan, run)
+        return Plan(**{name: (np.ascontiguousarray(v) if isinstance(v, np.ndarray) else v) for name, v in plan.items()})
 
-    def setup(self) -> None:
-        """Subclasses prepare here (called at the end of :meth:`start`)."""
+    def refine(self, plan: dict, run: RunFacts) -> None:
+        """Subclasses put their own arithmetic into the plan's fields here (the base rule: nothing to add)."""
 
-    # ---------------------------------------------------------------- each month
-
-    def begin_month(self, river) -> None:
-        if self.afghan_limits is not None:
-            self.afghan_limits.begin_month(river.t)
-
-    def share(self, k: int, view) -> np.ndarray:
-        """The rule's own ceiling for an offtake that takes part in it (subclasses); the request by default."""
-        return view.requests[k]
-
-    def takes_part(self, k: int) -> bool:
-        """False for Afghan offtakes outside the regime (outside, or Qosh Tepa when capped)."""
-        if not self.afghan[k]:
-            return True
-        return self.afghanistan == "quota"
-
-    def ceiling(self, k: int, view) -> np.ndarray:
-        request = view.requests[k]
-        if self.afghan[k] and self.afghanistan != "quota":
-            if self.afghanistan == "capped" and k == self.qt:
-                return np.minimum(request, self._qt_cap(view))
-            return request
-        c = self.share(k, view)
-        if self.afghan[k] and self.afghan_limits is not None:
-            c = np.minimum(c, self.afghan_limits.ceiling(k, request))
-        return c
-
-    def _qt_cap(self, view) -> np.ndarray | float:
+    def _qt_cap(self, run: RunFacts) -> np.ndarray:
+        """(T,) Qosh Tepa's cap each month under "capped", hm3."""
         if self.qosh_tepa_cap_m3s is not None:
-            return m3s_to_hm3(self.qosh_tepa_cap_m3s, view.days)
-        target = self.demands.annual[self.qt]
+            return m3s_to_hm3(self.qosh_tepa_cap_m3s, run.axis.days)
+        qt = run.network.qosh_tepa
+        target = run.demands.annual[qt]
         scale = min(1.0, self.qosh_tepa_cap_km3 * 1000.0 / target) if target > 0 else 0.0
-        return view.requests[self.qt] * scale
+        return run.requests[:, qt] * scale
 
-    def environment(self, view) -> np.ndarray:
-        """Each terminal's requirement this month, (terminals,) or (members, terminals), hm3: the basin's by default."""
-        return view.requirement
 
-    def protected(self, k: int, view) -> np.ndarray | float:
-        if not self.environment_first:
-            return 0.0
-        j, gross = self._env[k]
-        return self.environment(view)[..., j] * gross
+def _paths_to_terminals(network: Network) -> tuple[np.ndarray, np.ndarray]:
+    """For each offtake: the terminal its water reaches (position among terminals) and 1 / the path factor of the
+    reach losses from below the offtake to it (inf when everything is lost on the way)."""
+    term, gross = [], []
+    for i in network.offtake_idx:
+        factor, cur = 1.0, int(i)
+        while network.downstream[cur] >= 0:
+            factor *= 1.0 - network.loss_fraction[cur]
+            cur = int(network.downstream[cur])
+        term.append(network.position["terminal"][cur])
+        gross.append(1.0 / factor if factor > 0 else np.inf)
+    return np.array(term, dtype=np.int64), np.array(gross)
 
-    def taken(self, k: int, amount: np.ndarray) -> None:
-        if self.afghan_limits is not None and self.afghan[k]:
-            self.afghan_limits.take(k, amount)
+
+@dataclass
+class RunFacts:
+    """What a rule's plan needs about one run: the network, demands, time axis, natural inflows (members, T,
+    inflow nodes) and requests (T, offtakes), hm3; each offtake's state; the run's seasons (``epoch`` (T,): the
+    index of the month's season, a season being a water year's growing (Apr-Sep) or non-growing (Oct-Mar) months
+    within the run)."""
+
+    network: Network
+    demands: object
+    axis: object
+    inflows: np.ndarray
+    requests: np.ndarray
+    states: np.ndarray
+    epoch: np.ndarray
+    epoch_keys: list[int]
+    season_months: dict[int, np.ndarray]
+
+    @classmethod
+    def of(cls, network, demands, axis, inflows, requests) -> RunFacts:
+        states = np.array([network.state[i] for i in network.offtake_idx], dtype=object)
+        season = axis.water_year * 2 + axis.growing
+        epoch, keys = np.zeros(len(season), dtype=np.int64), []
+        for t, key in enumerate(season):
+            if not keys or key != keys[-1]:
+                keys.append(int(key))
+            epoch[t] = len(keys) - 1
+        months = {key: np.flatnonzero(season == key) for key in set(keys)}
+        return cls(network, demands, axis, inflows, requests, states, epoch, keys, months)
+
+    @property
+    def members(self) -> int:
+        return self.inflows.shape[0]
+
+    def takes_part(self, afghanistan: str) -> np.ndarray:
+        """(K,) False for Afghan offtakes outside the regime (outside, or capped): they take their fixed ceiling."""
+        return (self.states != "AFG") | (afghanistan == "quota")
 
 
 class SeasonalLimits:
-    """States' annual limits turned into seasonal limits and tracked as offtakes draw on them.
+    """States' annual limits turned into seasonal limits (pools) that offtakes draw on.
 
     For state s with annual limit L_s (km3) and annual demand D_s (the sum of its offtakes' annual demands), in
     each season (growing Apr-Sep, non-growing Oct-Mar; a season cut by the run's ends counts its months only):
@@ -153,59 +181,30 @@ class SeasonalLimits:
         quota ratio      q_s = min(1, cut x L_s / D_s)
         seasonal limit   S_s = cut x L_s x (demand of the state in the season's months) / D_s
 
-    Each offtake k of state s may take at most ``q_s x request_k`` and never more than what remains of S_s.
-    ``cut`` is 1 unless the rule gives a cut per season (ICWC: forecast / norm, at most 1).
+    Each offtake k of state s may take at most ``q_s x request_k`` and never more than what remains of S_s; what
+    it takes is drawn from S_s at once (:func:`hydro.kernel.run`). ``cut`` is 1 unless the rule gives a cut per
+    season (ICWC: forecast / norm, at most 1). Only offtakes that take part in the rule draw on a pool.
     """
 
-    def __init__(self, rule: AllocationRule, limits_km3: dict[str, float], cut=None):
-        self.rule = rule
-        demands, axis = rule.demands, rule.axis
-        states = rule.offtake_state
-        self.states = [s for s in limits_km3 if np.any(states == s)]
-        self.limit_hm3 = {s: float(limits_km3[s]) * 1000.0 for s in self.states}
-        self.members_of = {s: np.flatnonzero(states == s) for s in self.states}
-        self.annual = {s: float(demands.annual[self.members_of[s]].sum()) for s in self.states}
-        self.state_pos = {int(k): s for s in self.states for k in self.members_of[s]}
-        season = axis.water_year * 2 + axis.growing
-        self.season = season
-        self.season_months = {int(v): np.flatnonzero(season == v) for v in np.unique(season)}
-        self.cut = cut  # callable(t, months) -> (members,) or None
-        M = rule.members
-        self.ratio = {s: np.ones(M) for s in self.states}
-        self.remaining = {s: np.full(M, np.inf) for s in self.states}
-        self.seasonal_limit = {s: np.full(M, np.inf) for s in self.states}
-        self.current = None
+    def __init__(self, run: RunFacts, limits_km3: dict[str, float], takes_part: np.ndarray):
+        demands = run.demands
+        self.states = [s for s in limits_km3 if np.any(run.states == s)]
+        self.pool = np.full(len(run.states), -1, dtype=np.int64)
+        limit, annual, demand = [], [], []
+        for p, s in enumerate(self.states):
+            members = np.flatnonzero(run.states == s)
+            self.pool[members[takes_part[members]]] = p
+            limit.append(float(limits_km3[s]) * 1000.0)
+            annual.append(float(demands.annual[members].sum()))
+            demand.append([float(demands.offtake[np.ix_(run.season_months[key], members)].sum()) for key in run.epoch_keys])
+        self.limit_hm3, self.annual = np.array(limit), np.array(annual)
+        self.demand = np.array(demand).reshape(len(self.states), len(run.epoch_keys))
+        self.epoch = run.epoch
 
-    def begin_month(self, t: int) -> None:
-        key = int(self.season[t])
-        if key == self.current:
-            return
-        self.current = key
-        months = self.season_months[key]
-        cut = self.cut(t, months) if self.cut is not None else np.ones(self.rule.members)
-        for s in self.states:
-            demand = float(self.rule.demands.offtake[np.ix_(months, self.members_of[s])].sum())
-            if self.annual[s] <= 0:
-                self.ratio[s] = np.zeros(self.rule.members)
-                self.seasonal_limit[s] = np.zeros(self.rule.members)
-            else:
-                self.ratio[s] = np.minimum(1.0, cut * self.limit_hm3[s] / self.annual[s])
-                self.seasonal_limit[s] = cut * self.limit_hm3[s] * demand / self.annual[s]
-            self.remaining[s] = self.seasonal_limit[s].copy()
-
-    def governs(self, k: int) -> bool:
-        return int(k) in self.state_pos
-
-    def ceiling(self, k: int, request: np.ndarray) -> np.ndarray:
-        s = self.state_pos.get(int(k))
-        if s is None:
-            return request
-        return np.minimum(request * self.ratio[s], np.maximum(self.remaining[s], 0.0))
-
-    def take(self, k: int, amount: np.ndarray) -> None:
-        s = self.state_pos.get(int(k))
-        if s is not None:
-            self.remaining[s] = self.remaining[s] - amount
+    def arrays(self, cut: np.ndarray) -> dict[str, np.ndarray]:
+        """The plan's pool fields, with cut (seasons, 1 or members)."""
+        return dict(pool=self.pool, pool_limit=self.limit_hm3, pool_annual=self.annual, pool_demand=self.demand,
+                    epoch=self.epoch, cut=np.asarray(cut, dtype=float))
 
 
 class UpstreamFirst(AllocationRule):
@@ -260,47 +259,38 @@ class IcwcQuota(AllocationRule):
         self.forecast_point = forecast_point
         self.seed = int(seed)
 
-    def setup(self) -> None:
+    def refine(self, plan: dict, run: RunFacts) -> None:
         from hydro.hydrology import climatology
 
-        net = self.network
+        net = run.network
         if self.forecast_point in net.names:
             above = set(net.upstream_of(self.forecast_point))
             cols = [k for k, i in enumerate(net.inflow_idx) if net.names[i] in above]
         else:
             cols = list(range(len(net.inflow_idx)))  # no such gauge: the basin's whole natural flow
-        self.natural = self.inflows[:, :, cols].sum(axis=2)  # (members, T)
-        self.norm = climatology(net, self.axis, 1)[0][:, cols].sum(axis=1)  # (T,)
-        self.rng = np.random.default_rng(self.seed)
+        natural = run.inflows[:, :, cols].sum(axis=2)  # (members, T)
+        norm = climatology(net, run.axis, 1)[0][:, cols].sum(axis=1)  # (T,)
+        rng = np.random.default_rng(self.seed)
+        cut = np.ones((len(run.epoch_keys), run.members))
+        for e, key in enumerate(run.epoch_keys):  # one forecast per season, drawn in the order of the seasons
+            months = run.season_months[key]
+            season_norm = float(norm[months].sum())
+            forecast = natural[:, months].sum(axis=1)
+            if self.forecast_error > 0:
+                forecast = forecast * np.maximum(1.0 + self.forecast_error * rng.standard_normal(run.members), 0.0)
+            cut[e] = np.minimum(1.0, forecast / season_norm) if season_norm > 0 else 1.0
         limits = dict(self.limits_km3)
         if self.afghanistan == "quota":
-            limits["AFG"] = self.afghan_quota_km3
-        self.limits = SeasonalLimits(self, limits, cut=self._cut)
-        self.afghan_limits = None  # Afghanistan, when in the regime, is one of the states above
-        self.season_cut = np.ones(self.members)
-        self.ignored_states = sorted(set(self.limits_km3) - set(self.limits.states))
-
-    def _cut(self, t: int, months: np.ndarray) -> np.ndarray:
-        norm = float(self.norm[months].sum())
-        forecast = self.natural[:, months].sum(axis=1)
-        if self.forecast_error > 0:
-            forecast = forecast * np.maximum(1.0 + self.forecast_error * self.rng.standard_normal(self.members), 0.0)
-        self.season_cut = np.minimum(1.0, forecast / norm) if norm > 0 else np.ones(self.members)
-        return self.season_cut
-
-    def begin_month(self, river) -> None:
-        self.limits.begin_month(river.t)
-
-    def share(self, k, view):
-        return self.limits.ceiling(k, view.requests[k])
-
-    def taken(self, k, amount):
-        self.limits.take(k, amount)
-
-    def environment(self, view):
-        basin = self.network.terminal_requirement_annual
+            limits["AFG"] = self.afghan_quota_km3  # Afghanistan, when in the regime, is one of the states
+        plan.update(SeasonalLimits(run, limits, run.takes_part(self.afghanistan)).arrays(cut))
+        basin = net.terminal_requirement_annual
         scale = np.where(basin > 0, (self.delta_km3 + self.sanitary_km3) * 1000.0 / np.where(basin > 0, basin, 1.0), 0.0)
-        return view.requirement[None, :] * scale[None, :] * self.season_cut[:, None]
+        plan.update(env=run.demands.terminal * scale[None, :], env_cut=True)
+
+    def ignored_states(self, network: Network) -> list[str]:
+        """States given a limit that have no offtake in `network` (Kyrgyzstan in the Amu Darya model)."""
+        states = {network.state[i] for i in network.offtake_idx}
+        return sorted(set(self.limits_km3) - states)
 
 
 class Protocol566(IcwcQuota):
@@ -349,67 +339,42 @@ class KerkiSplit(AllocationRule):
             raise ValueError(f"split_point: found {split_point!r}, expected the name of a node (e.g. 'kerki')")
         self.split_point, self.shares = split_point, shares
 
-    def setup(self) -> None:
-        net = self.network
+    def refine(self, plan: dict, run: RunFacts) -> None:
+        net = run.network
         if self.split_point not in net.names:
             raise ScenarioError([Problem("<run>", "allocation.split_point", self.split_point, "a node of the basin: " + did_you_mean(self.split_point, net.names))])
-        self.kerki = net.index(self.split_point)
-        self.gross = {}  # offtake position -> 1 / path factor from Kerki
-        self.middle = set()  # offtakes above the first reservoir below Kerki
-        factor, cur, above_reservoir = 1.0, self.kerki, True
+        kerki = net.index(self.split_point)
+        gross = {}  # offtake position -> 1 / path factor from Kerki
+        middle = set()  # offtakes above the first reservoir below Kerki
+        factor, cur, above_reservoir, terminal, terminal_gross = 1.0, kerki, True, 0, 1.0
         reservoirs = []
         while net.downstream[cur] >= 0:
             factor *= 1.0 - net.loss_fraction[cur]
             cur = int(net.downstream[cur])
             if net.kind[cur] == OFFTAKE:
-                self.gross[net.position["offtake"][cur]] = 1.0 / factor
+                gross[net.position["offtake"][cur]] = 1.0 / factor
                 if above_reservoir:
-                    self.middle.add(net.position["offtake"][cur])
+                    middle.add(net.position["offtake"][cur])
             elif cur in net.position["reservoir"]:
                 reservoirs.append(net.position["reservoir"][cur])
                 above_reservoir = False
             if net.kind[cur] == TERMINAL:
-                self.terminal, self.terminal_gross = net.position["terminal"][cur], 1.0 / factor
-        self.reservoirs_below = np.array(reservoirs, dtype=int)
-        if not len(reservoirs):
-            self.middle = set()  # no storage below Kerki: everything comes from W, nothing to rebalance
-        self.below = {s: [k for k in self.gross if self.offtake_state[k] == s] for s in self.shares}
-
-    def allowances(self, view) -> dict[int, np.ndarray]:
-        """Allowed withdrawal (members,) of every offtake of the two states below Kerki this month, hm3."""
-        W = view.flow[self.kerki]
-        res = self.reservoirs_below
-        V = np.maximum(view.storage[res] - self.network.reservoir_dead[res][:, None], 0.0).sum(axis=0) if len(res) else 0.0
-        E = self.environment(view)[..., self.terminal] * self.terminal_gross
-        D = np.maximum(W + V - E, 0.0)
-        req = {k: view.requests[k] for s in self.shares for k in self.below[s]}
-        Q = {s: sum((req[k] * self.gross[k] for k in self.below[s]), np.zeros_like(W)) for s in self.shares}
-        s1, s2 = list(self.shares)
-        a = {s: D * self.shares[s] for s in self.shares}
-        A = {s1: np.minimum(Q[s1], a[s1] + np.maximum(a[s2] - Q[s2], 0.0)),
-             s2: np.minimum(Q[s2], a[s2] + np.maximum(a[s1] - Q[s1], 0.0))}
-        ratio = {s: np.minimum(1.0, A[s] / np.where(Q[s] > 0, Q[s], 1.0)) for s in self.shares}
-        x = {k: req[k] * ratio[self.offtake_state[k]] for k in req}
-        if self.middle:
-            need = sum((x[k] * self.gross[k] for k in req if k in self.middle), np.zeros_like(W))
-            f = np.minimum(1.0, W / np.where(need > 0, need, 1.0))
-            for s in self.shares:
-                freed = sum(((1 - f) * x[k] * self.gross[k] for k in self.below[s] if k in self.middle), np.zeros_like(W))
-                lower = [k for k in self.below[s] if k not in self.middle]
-                room = {k: (req[k] - x[k]) * self.gross[k] for k in lower}
-                total_room = sum(room.values(), np.zeros_like(W))
-                move = np.minimum(freed, total_room)
-                for k in self.below[s]:
-                    if k in self.middle:
-                        x[k] = x[k] * f
-                    else:
-                        x[k] = x[k] + move * room[k] / np.where(total_room > 0, total_room, 1.0) / self.gross[k]
-        return x
-
-    def share(self, k, view):
-        if k not in self.gross or self.offtake_state[k] not in self.shares:
-            return view.requests[k]
-        return self.allowances(view)[k]
+                terminal, terminal_gross = net.position["terminal"][cur], 1.0 / factor
+        if not reservoirs:
+            middle = set()  # no storage below Kerki: everything comes from W, nothing to rebalance
+        states = list(self.shares)
+        below = [(k, states.index(run.states[k])) for s in states for k in gross if run.states[k] == s]
+        part = run.takes_part(self.afghanistan)
+        share_kind = plan["share_kind"]
+        for k, _ in below:
+            if part[k]:
+                share_kind[k] = KERKI
+        plan.update(
+            kerki=kerki, k_off=np.array([k for k, _ in below], dtype=np.int64), k_state=np.array([s for _, s in below], dtype=np.int64),
+            k_gross=np.array([gross[k] for k, _ in below]), k_middle=np.array([k in middle for k, _ in below], dtype=np.bool_),
+            k_res=np.array(reservoirs, dtype=np.int64), k_term=terminal, k_term_gross=terminal_gross,
+            k_shares=np.array([float(self.shares[s]) for s in states]),
+        )
 
 
 class Proportional(AllocationRule):
@@ -425,36 +390,10 @@ class Proportional(AllocationRule):
     name = "proportional"
     iterations = 30
 
-    def setup(self):
-        self.group = np.array([self.takes_part(k) for k in range(len(self.network.offtake_idx))], dtype=bool)
-        self.ratio = np.ones(self.members)
-
-    def begin_month(self, river) -> None:
-        super().begin_month(river)
-        requests = river.requests
-
-        def feasible(r):
-            def ceiling(k, view):
-                return requests[k] * r if self.group[k] else AllocationRule.ceiling(self, k, view)
-
-            got = river.route(ceiling)["withdrawal"][self.network.offtake_idx]  # (offtakes, members)
-            want = requests * r[None, :]
-            ok = got >= want * (1 - 1e-12)  # relative only: a tiny request must not pass on an absolute slack
-            return np.all(ok | ~self.group[:, None], axis=0)
-
-        ones = np.ones(self.members)
-        done = feasible(ones)
-        lo, hi = np.where(done, 1.0, 0.0), np.ones(self.members)
-        if not done.all():
-            for _ in range(self.iterations):
-                mid = np.where(done, 1.0, (lo + hi) / 2)
-                ok = feasible(mid)
-                lo = np.where(ok & ~done, mid, lo)
-                hi = np.where(~ok & ~done, mid, hi)
-        self.ratio = lo
-
-    def share(self, k, view):
-        return view.requests[k] * self.ratio
+    def refine(self, plan: dict, run: RunFacts) -> None:
+        group = run.takes_part(self.afghanistan)
+        plan["share_kind"][group] = PROPORTIONAL
+        plan.update(proportional=True, group=group, iterations=self.iterations)
 
 
 RULES: dict[str, type[AllocationRule]] = {cls.name: cls for cls in (UpstreamFirst, IcwcQuota, Protocol566, KerkiSplit, Proportional)}

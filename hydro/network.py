@@ -7,6 +7,7 @@ compiled as a junction: it passes water through and holds none.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +108,55 @@ class Network:
         """{reservoir: (dead storage, capacity)} in hm3 for every reservoir of the basin, switched on or off."""
         return {n: (float(self.basin.nodes[n].figure("dead_storage", 0.0) or 0.0), float(self.basin.nodes[n].figure("capacity")))
                 for n, k in zip(self.names, self.kind_name) if k == "reservoir"}
+
+
+Routing = namedtuple("Routing", [
+    "kind", "down", "loss", "min_flow",  # (N,) kind code, downstream index (-1 none), reach loss fraction, min flow hm3/day
+    "inflow_pos", "off_pos", "res_pos", "term_pos",  # (N,) position among nodes of its kind, -1 otherwise
+    "off_node", "ret_frac", "ret_to",  # (K,) offtake node, return fraction, return node (-1 none)
+    "res_node", "cap", "dead", "evap", "max_release", "curve", "support",  # reservoirs (R,) hm3, hm3/yr, hm3/day; curve (R, 12)
+    "sup_ptr", "sup_node", "sup_w",  # demand support: reservoir r serves nodes sup_node[sup_ptr[r]:sup_ptr[r + 1]], weights sup_w
+])
+Routing.__doc__ = "The network as plain arrays for the compiled monthly loop (hydro.kernel), nodes in topological order."
+
+
+def routing_arrays(network) -> Routing:
+    """:class:`Routing` of a :class:`Network`, or of a saved layout (:class:`hydro.layout.SavedNetwork`), which
+    carries no operating figures (min flows, curves, evaporation, release limits, demand support): those are zeros
+    there, and only the mass-balance check reads such arrays."""
+    N, R = len(network.names), len(network.reservoir_idx)
+
+    def position(idx):
+        pos = np.full(N, -1, dtype=np.int64)
+        pos[np.asarray(idx, dtype=np.int64)] = np.arange(len(idx))
+        return pos
+
+    def figure(name, shape, fill=0.0):
+        value = getattr(network, name, None)
+        return np.ascontiguousarray(value, dtype=float) if value is not None else np.full(shape, fill)
+
+    weights = getattr(network, "reservoir_support_weight", np.zeros((R, N)))
+    ptr, node, w = [0], [], []
+    for row in weights:
+        hit = np.flatnonzero(row > 0)
+        node.extend(hit)
+        w.extend(row[hit])
+        ptr.append(len(node))
+    return Routing(
+        kind=np.ascontiguousarray(network.kind, dtype=np.int64), down=np.ascontiguousarray(network.downstream, dtype=np.int64),
+        loss=np.ascontiguousarray(network.loss_fraction, dtype=float), min_flow=figure("min_flow", N),
+        inflow_pos=position(network.inflow_idx), off_pos=position(network.offtake_idx),
+        res_pos=position(network.reservoir_idx), term_pos=position(network.terminal_idx),
+        off_node=np.ascontiguousarray(network.offtake_idx, dtype=np.int64),
+        ret_frac=np.ascontiguousarray(network.offtake_return_fraction, dtype=float),
+        ret_to=np.ascontiguousarray(network.offtake_return_to, dtype=np.int64),
+        res_node=np.ascontiguousarray(network.reservoir_idx, dtype=np.int64),
+        cap=np.ascontiguousarray(network.reservoir_capacity, dtype=float), dead=np.ascontiguousarray(network.reservoir_dead, dtype=float),
+        evap=figure("reservoir_evaporation", R), max_release=figure("reservoir_max_release", R, np.inf),
+        curve=figure("reservoir_curve", (R, 12)).reshape(R, 12),
+        support=np.ascontiguousarray(getattr(network, "reservoir_demand_support", np.zeros(R, dtype=bool)), dtype=np.bool_),
+        sup_ptr=np.array(ptr, dtype=np.int64), sup_node=np.array(node, dtype=np.int64), sup_w=np.array(w, dtype=float),
+    )
 
 
 def topological_order(basin: Basin) -> list[str]:

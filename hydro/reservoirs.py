@@ -11,6 +11,8 @@ Each month, for storage S (hm3) at the start and water arriving I:
 4. R is at least the protected ``min_flow`` of the reach below the dam; it never draws storage below the dead
    storage and never exceeds ``max_release``;
 5. what would end above capacity spills: spill = max(S + I - E - R - capacity, 0).
+
+The arithmetic runs compiled in the monthly loop (:func:`hydro.kernel._operate`); this module holds the curves.
 """
 
 from __future__ import annotations
@@ -30,23 +32,3 @@ def initial_storage(network: Network, start_month: int) -> np.ndarray:
     """(R,) storage at the start of the run: the basin's initial_storage, else the curve at the previous month end."""
     on_curve = target_storage(network, (start_month - 1) % 12)
     return np.where(np.isnan(network.reservoir_initial), on_curve, network.reservoir_initial)
-
-
-def operate(network: Network, r: int, storage, water, month: int, days: float, need):
-    """Operate reservoir `r` for one month: returns (evaporation, release, spill, new storage), each (M,) hm3."""
-    cap = network.reservoir_capacity[r]
-    dead = network.reservoir_dead[r]
-    rate = network.reservoir_evaporation[r] * days / 365.25
-    avail = storage + water
-    evaporation = np.minimum(rate * storage / cap, avail) if cap > 0 else np.zeros_like(avail)
-    avail = avail - evaporation
-    target = dead + network.reservoir_curve[r, month] * (cap - dead)
-    release = np.maximum(avail - target, 0.0)
-    if network.reservoir_demand_support[r]:
-        release = np.maximum(release, need)
-    release = np.maximum(release, network.min_flow[network.reservoir_idx[r]] * days)  # protected flow below the dam
-    release = np.minimum(release, np.maximum(avail - dead, 0.0))
-    release = np.minimum(release, network.reservoir_max_release[r] * days)
-    new_storage = avail - release
-    spill = np.maximum(new_storage - cap, 0.0)
-    return evaporation, release, spill, new_storage - spill
