@@ -106,7 +106,7 @@ def _kerki_allowances(net, plan, t, e, m, W, storage, req, x, room):
                 x[q] = x[q] + move * room[q] / (total_room if total_room > 0 else 1.0) / plan.k_gross[q]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _ceiling(net, plan, k, t, e, m, req, trial, r, ratio, pratio, remaining, buf, storage, x, room, kc):
     """The most offtake k may take now, hm3. A trial month gives the group request x r and everyone else their
     fixed ceiling; a real month applies the rule's share and then the state pool's limit."""
@@ -158,7 +158,7 @@ def _operate(net, r, storage, water, month, days, need, buf, i):
     return release + spill
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _route(net, plan, t, e, m, month, days, natural, req, requirement, storage, buf, arriving,
            trial, r, ratio, pratio, remaining, x, room, kc):
     """Route month t for member m upstream first into buf (rows ROWS, zeroed by the caller). A trial month
@@ -236,9 +236,9 @@ def _fail(row, code, t, i, var, residual):
 
 
 @njit(cache=True)
-def _check_month(net, buf, start, t, rtol, expected, worst, row):
-    """Check one member-month (buf: ROWS x nodes, start: storage at the start, (R,)); update worst
-    (max_abs_hm3, max_rel, basin_rel) and return True, or fill row (FAIL_FIELDS) and return False."""
+def _first_failure(net, buf, start, t, rtol, expected, worst, row):
+    """:func:`_check_month` test by test in its canonical order (NaN, negatives, values that must be zero, node
+    balance, routing, reach loss, return flow, basin), so that the first failure is the one reported."""
     N = net.kind.shape[0]
     checked = (FLOW, WD, STO, INF, LOSS, EVAP, SPILL)
     for v in checked:  # NaN or infinite
@@ -309,7 +309,69 @@ def _check_month(net, buf, start, t, rtol, expected, worst, row):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _check_month(net, buf, start, t, rtol, expected, worst, row):
+    """Check one member-month (buf: ROWS x nodes, start: storage at the start, (R,)); update worst
+    (max_abs_hm3, max_rel, basin_rel) and return True, or fill row (FAIL_FIELDS) and return False.
+
+    One pass over the nodes tests everything at once; on the first doubt :func:`_first_failure` repeats the check
+    in its canonical order, so that the failure reported does not depend on the order of this pass."""
+    N = net.kind.shape[0]
+    for i in range(N):
+        expected[i] = 0.0
+    for i in range(N):
+        if net.down[i] >= 0:
+            expected[net.down[i]] += buf[FLOW, i] - buf[LOSS, i]
+    for k in range(net.off_node.shape[0]):
+        if net.ret_to[k] >= 0:
+            expected[net.ret_to[k]] += buf[RET, net.off_node[k]]
+    w0 = worst[0]
+    w1 = worst[1]
+    total_in = 0.0
+    total_out = 0.0
+    moved = 0.0
+    for i in range(N):
+        kd = net.kind[i]
+        f = buf[FLOW, i]
+        wd = buf[WD, i]
+        st = buf[STO, i]
+        inf = buf[INF, i]
+        ls = buf[LOSS, i]
+        ev = buf[EVAP, i]
+        sp = buf[SPILL, i]
+        nat = buf[NAT, i]
+        if not np.isfinite(f + wd + st + inf + ls + ev + sp):
+            return _first_failure(net, buf, start, t, rtol, expected, worst, row)
+        if min(min(f, wd), min(min(st, inf), min(min(ls, ev), sp))) < -ABSOLUTE_FLOOR:
+            return _first_failure(net, buf, start, t, rtol, expected, worst, row)
+        if kd != RESERVOIR and max(abs(st), max(abs(ev), abs(sp))) > ABSOLUTE_FLOOR:
+            return _first_failure(net, buf, start, t, rtol, expected, worst, row)
+        if (kd == TERMINAL and abs(f) > ABSOLUTE_FLOOR) or (kd != OFFTAKE and abs(wd) > ABSOLUTE_FLOOR):
+            return _first_failure(net, buf, start, t, rtol, expected, worst, row)
+        ds = st - start[net.res_pos[i]] if kd == RESERVOIR else 0.0
+        r0 = 0.0 if kd == TERMINAL else nat + inf - f - wd - ev - ds
+        r1 = inf - expected[i]
+        r2 = ls - f * net.loss[i]
+        r3 = buf[RET, i] - wd * net.ret_frac[net.off_pos[i]] if kd == OFFTAKE else 0.0
+        scale = max(nat + inf, abs(f))
+        size = max(max(abs(r0), abs(r1)), max(abs(r2), abs(r3)))
+        if size > rtol * scale + ABSOLUTE_FLOOR:
+            return _first_failure(net, buf, start, t, rtol, expected, worst, row)
+        w0 = max(w0, size)
+        w1 = max(w1, size / max(scale, ABSOLUTE_FLOOR))
+        total_in += nat
+        total_out += (inf if kd == TERMINAL else 0.0) + wd - buf[RET, i] + ls + ev + ds
+        moved += abs(ds)
+    basin = abs(total_in - total_out) / max(total_in + moved, 1.0)
+    if basin > rtol:
+        return _first_failure(net, buf, start, t, rtol, expected, worst, row)
+    worst[0] = w0
+    worst[1] = w1
+    worst[2] = max(worst[2], basin)
+    return True
+
+
+@njit(cache=True, inline="always")
 def _member(net, plan, m, natural, req_all, requirement, month, days, storage0, slot, out, worst, fail, check, rtol):
     """Run member m over every month; keep the rows with slot >= 0 in out[slot, m]; check each month if asked."""
     N = net.kind.shape[0]
