@@ -372,8 +372,9 @@ def _check_month(net, buf, start, t, rtol, expected, worst, row):
 
 
 @njit(cache=True, inline="always")
-def _member(net, plan, m, natural, req_all, requirement, month, days, storage0, slot, out, worst, fail, check, rtol):
-    """Run member m over every month; keep the rows with slot >= 0 in out[slot, m]; check each month if asked."""
+def _member(net, plan, m, natural, req_all, requirement, month, days, storage0, slot, col, out, worst, fail, check, rtol):
+    """Run member m over every month; keep the rows with slot >= 0 at the nodes with col >= 0 in
+    out[slot, m, :, col]; check each month if asked."""
     N = net.kind.shape[0]
     T = month.shape[0]
     P = plan.pool_limit.shape[0]
@@ -435,16 +436,18 @@ def _member(net, plan, m, natural, req_all, requirement, month, days, storage0, 
             s = slot[v]
             if s >= 0:
                 for i in range(N):
-                    out[s, m, t, i] = buf[v, i]
+                    if col[i] >= 0:
+                        out[s, m, t, col[i]] = buf[v, i]
 
 
 @njit(parallel=True, cache=True)
-def run(net, plan, natural, requests, requirement, month, days, storage0, slot, out, worst, fail, check, rtol):
+def run(net, plan, natural, requests, requirement, month, days, storage0, slot, col, out, worst, fail, check, rtol):
     """Run every member (in parallel): natural (M, T, I), requests (T, K), requirement (T, J) hm3; month (T,)
-    calendar month 0-11; days (T,); storage0 (R,) hm3; slot (9,) where each row of ROWS goes in out (S, M, T, N),
-    -1 = not kept. worst (M, 3) and fail (M, len(FAIL_FIELDS)) are filled per member (fail[:, 0] = 0: passed)."""
+    calendar month 0-11; days (T,); storage0 (R,) hm3; slot (9,) where each row of ROWS goes in out (S, M, T, n)
+    and col (N,) where each node goes, -1 = not kept. worst (M, 3) and fail (M, len(FAIL_FIELDS)) are filled per
+    member (fail[:, 0] = 0: passed)."""
     for m in prange(natural.shape[0]):
-        _member(net, plan, m, natural, requests, requirement, month, days, storage0, slot, out, worst, fail, check, rtol)
+        _member(net, plan, m, natural, requests, requirement, month, days, storage0, slot, col, out, worst, fail, check, rtol)
 
 
 @njit(parallel=True, cache=True)

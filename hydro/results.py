@@ -55,9 +55,10 @@ LAZY_BYTES = 256 << 20  # results files larger than this are read lazily (member
 
 def to_dataset(arrays: dict[str, np.ndarray], network: Network, axis: TimeAxis, attrs: dict) -> xr.Dataset:
     """Wrap simulator arrays (members, time, node) into the in-memory Dataset with units, long names, node
-    metadata and provenance attributes (``attrs``)."""
+    metadata and provenance attributes (``attrs``); ``arrays["nodes"]`` names the nodes kept (all by default)."""
     from hydro.layout import layout_json
 
+    kept = np.asarray(arrays.get("nodes", np.arange(len(network.names))), dtype=int)
     members = arrays["initial_storage"].shape[0]
     data_vars = {
         name: (("member", "time", "node"), arrays[name], BY_NAME[name].attrs())
@@ -66,15 +67,15 @@ def to_dataset(arrays: dict[str, np.ndarray], network: Network, axis: TimeAxis, 
     data_vars["initial_storage"] = (("member", "node"), arrays["initial_storage"],
                                     {"units": "hm3", "long_name": "reservoir storage at the start of the run"})
     data_vars["days"] = (("time",), axis.days, {"units": "day", "long_name": "days in the month"})
-    active = [0 if k == "reservoir" and i not in network.reservoir_idx else 1 for i, k in enumerate(network.kind_name)]
+    active = np.array([0 if k == "reservoir" and i not in network.reservoir_idx else 1 for i, k in enumerate(network.kind_name)], dtype=np.int8)
     coords = {
         "member": np.arange(members),
         "time": axis.timestamps(),
-        "node": np.array(network.names, dtype=object),
-        "kind": ("node", np.array(network.kind_name, dtype=object), {"long_name": "kind of node (inflow, junction, reservoir, offtake, terminal)"}),
-        "active": ("node", np.array(active, dtype=np.int8), {"long_name": "0 for a reservoir switched off in this run (it passes water through)"}),
-        "state": ("node", np.array(network.state, dtype=object), {"long_name": "ISO 3166 alpha-3 code of the state the offtake belongs to"}),
-        "province": ("node", np.array(network.province, dtype=object), {"long_name": "province (or canal command) of the offtake"}),
+        "node": np.array(network.names, dtype=object)[kept],
+        "kind": ("node", np.array(network.kind_name, dtype=object)[kept], {"long_name": "kind of node (inflow, junction, reservoir, offtake, terminal)"}),
+        "active": ("node", active[kept], {"long_name": "0 for a reservoir switched off in this run (it passes water through)"}),
+        "state": ("node", np.array(network.state, dtype=object)[kept], {"long_name": "ISO 3166 alpha-3 code of the state the offtake belongs to"}),
+        "province": ("node", np.array(network.province, dtype=object)[kept], {"long_name": "province (or canal command) of the offtake"}),
         "water_year": ("time", axis.water_year, {"long_name": "water year (October-September) of the month, named by the year it ends in"}),
         "growing_season": ("time", axis.growing.astype(np.int8), {"long_name": "1 in April-September (ICWC growing season)"}),
     }
@@ -229,11 +230,14 @@ def cf_encoding(ds: xr.Dataset, complevel: int = 1, float32: bool = False, membe
         if ds[name].dtype.kind == "f":  # coordinates carry no missing values (CF 2.5.1)
             enc[name] = {**enc.get(name, {}), "_FillValue": None}
     for name, var in ds.data_vars.items():
-        # zlib level 1 without the shuffle filter: on these volumes faster than `gzip -1` and nearly as small, while
-        # level 4 writes a quarter slower for 5 % less and shuffling makes the files larger (benchmarks/compression.py)
+        # zlib level 1: on these volumes faster than `gzip -1` and nearly as small, while level 4 writes a quarter
+        # slower for 5 % less; the shuffle filter makes float64 files larger, but float32 ones (sweep chunks) smaller
+        # and a third faster to write (benchmarks/compression.py)
         e = {"zlib": True, "complevel": complevel, "shuffle": False} if complevel > 0 else {}
         if float32 and var.dtype.kind == "f" and "time" in var.dims and "node" in var.dims:
             e["dtype"] = "float32"
+            if complevel > 0:
+                e["shuffle"] = True
         enc[name] = {**enc.get(name, {}), **e}
     size = {"time": TIME_CHUNK, "member": member_chunk or MEMBER_CHUNK}
     for name, var in ds.variables.items():  # time (and member when streamed) are unlimited: chunk explicitly, the

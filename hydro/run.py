@@ -88,15 +88,16 @@ def _dataset(scenario: Scenario, inputs: Inputs, arrays: dict, members: slice | 
     return ds
 
 
-def run_scenario(scenario: Scenario, keep: tuple[str, ...] | None = None) -> xr.Dataset:
+def run_scenario(scenario: Scenario, keep: tuple[str, ...] | None = None, nodes=None) -> xr.Dataset:
     """Simulate `scenario` and return its results Dataset (mass balance checked every month); `keep` limits the
-    variables held (all by default)."""
-    return _run(scenario, keep)[1]
+    variables held (all by default), `nodes` (a function of the network giving node indices) the nodes."""
+    return _run(scenario, keep, nodes)[1]
 
 
-def _run(scenario: Scenario, keep: tuple[str, ...] | None = None) -> tuple[Inputs, xr.Dataset]:
+def _run(scenario: Scenario, keep: tuple[str, ...] | None = None, nodes=None) -> tuple[Inputs, xr.Dataset]:
     inputs = prepare(scenario)
-    arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep)
+    kept = nodes(inputs.network) if nodes is not None else None
+    arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep, nodes=kept)
     return inputs, _dataset(scenario, inputs, arrays)
 
 

@@ -42,9 +42,10 @@ def requests_of(demands: Demands, axis: TimeAxis) -> np.ndarray:
 
 
 def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: TimeAxis, rule: AllocationRule,
-             check: bool = True, keep: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+             check: bool = True, keep: tuple[str, ...] | None = None, nodes: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Run the model; returns arrays (members, time, node) in hm3 per month, keyed by :data:`VARIABLES`,
-    plus ``initial_storage`` (members, node) and ``balance`` (the largest residuals found).
+    plus ``initial_storage`` (members, node), ``balance`` (the largest residuals found) and ``nodes`` (the indices
+    of the nodes kept: `nodes`, every node by default).
 
     inflows: (members, time, inflow node) hm3 per month, in the order of ``network.inflow_idx``.
     keep: the variables to return (all by default); the mass balance is checked every month either way (unless
@@ -65,7 +66,11 @@ def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: Time
         raise ValueError("keep: 'shortfall' needs 'withdrawal'")
     routed = [v for v in MONTH_VARIABLES if v in keep]
     slot = np.array([routed.index(v) if v in routed else -1 for v in kernel.ROWS], dtype=np.int64)
-    stored = np.zeros((len(routed), members, T, N)) if routed else np.zeros((1, 1, 1, 1))
+    nodes = np.arange(N) if nodes is None else np.asarray(nodes, dtype=np.int64)
+    col = np.full(N, -1, dtype=np.int64)
+    col[nodes] = np.arange(len(nodes))
+    n = len(nodes)
+    stored = np.zeros((len(routed), members, T, n)) if routed else np.zeros((1, 1, 1, 1))
     natural = np.ascontiguousarray(inflows, dtype=float)
     requests = requests_of(demands, axis)
     plan = rule.plan(network, demands, axis, natural, requests)
@@ -74,30 +79,33 @@ def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: Time
     fail = np.zeros((members, len(kernel.FAIL_FIELDS)))
     kernel.run(routing_arrays(network), plan, natural, np.ascontiguousarray(requests, dtype=float),
                np.ascontiguousarray(demands.terminal, dtype=float), np.ascontiguousarray(axis.calendar_month, dtype=np.int64),
-               np.ascontiguousarray(axis.days, dtype=float), storage0, slot, stored, worst, fail, bool(check), RELATIVE_TOLERANCE)
+               np.ascontiguousarray(axis.days, dtype=float), storage0, slot, col, stored, worst, fail, bool(check), RELATIVE_TOLERANCE)
     if check:
         raise_failure(fail, network)
 
-    out = {v: stored[routed.index(v)] for v in routed}  # (M, T, N)
-    off = network.offtake_idx
+    out = {v: stored[routed.index(v)] for v in routed}  # (M, T, n)
+    off = col[network.offtake_idx]  # offtakes among the kept nodes (-1: not kept)
+    off_kept = off >= 0
     if {"demand", "shortfall"} & set(keep):
-        demand = np.zeros((T, N))
-        demand[:, off] = demands.offtake
+        demand = np.zeros((T, n))
+        demand[:, off[off_kept]] = demands.offtake[:, off_kept]
         if "demand" in keep:
-            out["demand"] = np.broadcast_to(demand[None], (members, T, N))  # the same for every member: no copy
+            out["demand"] = np.broadcast_to(demand[None], (members, T, n))  # the same for every member: no copy
         if "shortfall" in keep:
             out["shortfall"] = np.maximum(demand[None] - out["withdrawal"], 0.0)
     if "canal_loss" in keep:
-        canal = np.zeros((members, T, N))
+        canal = np.zeros((members, T, n))
         if "withdrawal" in out:
-            canal[:, :, off] = out["withdrawal"][:, :, off] * demands.conveyance_loss
+            canal[:, :, off[off_kept]] = out["withdrawal"][:, :, off[off_kept]] * demands.conveyance_loss[off_kept]
         out["canal_loss"] = canal
     if "requirement" in keep:
-        req = np.zeros((T, N))
-        req[:, network.terminal_idx] = demands.terminal
-        out["requirement"] = np.broadcast_to(req[None], (members, T, N))
+        term = col[network.terminal_idx]
+        req = np.zeros((T, n))
+        req[:, term[term >= 0]] = demands.terminal[:, term >= 0]
+        out["requirement"] = np.broadcast_to(req[None], (members, T, n))
     initial = np.zeros((members, N))
     initial[:, network.reservoir_idx] = storage0
-    out["initial_storage"] = initial
+    out["initial_storage"] = initial[:, nodes]
+    out["nodes"] = nodes
     out["balance"] = worst_of(worst) if check else {}
     return out

@@ -36,7 +36,7 @@ from hydro.metrics import state_summary
 from hydro.results import atomic_file, clean_stale, open_results, sha256_file, write_results
 
 # what a sweep keeps by default: enough for shortfall metrics, charts and the delta
-SUMMARY_VARIABLES = ("demand", "withdrawal", "shortfall", "flow", "inflow", "storage", "requirement", "natural_inflow")
+SUMMARY_VARIABLES = ("demand", "withdrawal", "shortfall", "flow", "inflow", "storage", "requirement")  # no natural inflow: nil at these nodes
 SUMMARY_KINDS = ("offtake", "reservoir", "terminal")
 SUMMARY_GAUGES = ("kerki",)
 MANIFEST = "sweep.json"
@@ -297,6 +297,19 @@ def compute_point(run_file: str, overrides: list, point: dict, detail: str = "su
     return ds
 
 
+def compute_to_file(path: str, float32: bool, *args) -> str:
+    """compute_point(*args) written to the chunk file `path` by the worker itself (a local cluster shares the
+    client's disk); returns the path."""
+    _write_atomic(compute_point(*args), Path(path), float32=float32)
+    return path
+
+
+def summary_nodes(network) -> np.ndarray:
+    """Indices of the nodes a summary keeps: offtakes, reservoirs, terminals and the gauges (Kerki)."""
+    kinds = np.array(network.kind_name, dtype=object)
+    return np.flatnonzero(np.isin(kinds, SUMMARY_KINDS) | np.isin(np.array(network.names, dtype=object), SUMMARY_GAUGES))
+
+
 def _compute(run_file: str, overrides: list, point: dict, detail: str, sweep_id: str, series_sha256: dict | None) -> xr.Dataset:
     from hydro.run import run_scenario
     from hydro.scenario import load_scenario
@@ -306,13 +319,12 @@ def _compute(run_file: str, overrides: list, point: dict, detail: str, sweep_id:
     if detail == "full":
         ds = run_scenario(scenario)
     else:
-        ds = run_scenario(scenario, keep=SUMMARY_VARIABLES)
-        wanted = np.isin(ds.kind.values, SUMMARY_KINDS) | np.isin(ds.node.values, SUMMARY_GAUGES)
-        ds = ds.isel(node=np.flatnonzero(wanted))
+        ds = run_scenario(scenario, keep=SUMMARY_VARIABLES, nodes=summary_nodes)
         # stored as float32 anyway: cast here, so a worker sends half the bytes and the client holds half
         ds = ds.assign({v: ds[v].astype(np.float32) for v in ds.data_vars if ds[v].dtype == np.float64 and {"time", "node"} <= set(ds[v].dims)})
     ds.attrs["sweep_point_json"] = json.dumps(point, sort_keys=True)
     ds.attrs["sweep_sha256"] = sweep_id
+    ds.attrs["sweep_summary_json"] = json.dumps(point_summary(ds))  # what sweep.csv needs, from the stored numbers
     _check_series(scenario, series_sha256 or {})  # and not edited while it was read
     return ds
 
@@ -433,11 +445,15 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
         else:
             client = _connect(scheduler, scheduler_timeout)
         try:
-            # the inputs travel with the tasks: workers need no view of the client's disk
-            bundle = client.scatter(input_bundle(run_file, _series_files(run_file, load_scenario(run_file, overrides), varies)), broadcast=True)
-            futures = {client.submit(compute_point, *a, bundle=bundle, pure=False): i for i, a in args.items()}
+            if cluster is not None:  # our own processes on this disk: each writes its chunks (compression on every core)
+                futures = {client.submit(compute_to_file, str(paths[i]), detail != "full", *a, pure=False): i for i, a in args.items()}
+            else:  # the inputs travel with the tasks: workers need no view of the client's disk
+                bundle = client.scatter(input_bundle(run_file, _series_files(run_file, load_scenario(run_file, overrides), varies)), broadcast=True)
+                futures = {client.submit(compute_point, *a, bundle=bundle, pure=False): i for i, a in args.items()}
             for future in as_completed(futures):
-                _write_atomic(future.result(), paths[futures[future]], float32=detail != "full")
+                result = future.result()
+                if cluster is None:
+                    _write_atomic(result, paths[futures[future]], float32=detail != "full")
                 future.release()
                 if bar:
                     bar.step()
@@ -480,19 +496,34 @@ def open_sweep(folder: str | Path) -> xr.Dataset:
     return combined.assign_coords({k: list(v) for k, v in varies})
 
 
+def point_summary(ds: xr.Dataset) -> list[dict]:
+    """Per state of one sweep point: mean and dry-year shortfall (km3/yr and % of demand), the rows of sweep.csv."""
+    mean, dry = state_summary(ds), state_summary(ds, "dry years")
+    return [{"state": state, "shortfall_km3": mean.loc[state, "shortfall_km3"], "shortfall_pct": mean.loc[state, "shortfall_pct"],
+             "dry_shortfall_km3": dry.loc[state, "shortfall_km3"] if state in dry.index else np.nan,
+             "dry_shortfall_pct": dry.loc[state, "shortfall_pct"] if state in dry.index else np.nan} for state in mean.index]
+
+
+def _saved_summary(path: Path) -> list[dict]:
+    """A chunk's point_summary, as stored with it when it was made (read from its data if it has none)."""
+    import netCDF4
+
+    try:
+        with netCDF4.Dataset(path) as nc:
+            text = nc.getncattr("sweep_summary_json") if "sweep_summary_json" in nc.ncattrs() else None
+        if text is not None:
+            return json.loads(text)
+    except (OSError, ValueError):
+        pass
+    return point_summary(open_results(path))  # refuses a damaged chunk, naming it
+
+
 def summarise(folder: str | Path) -> pd.DataFrame:
-    """Write DIR/sweep.csv: per sweep point and state, mean and dry-year shortfall (km3/yr and % of demand)."""
+    """Write DIR/sweep.csv: per sweep point and state, mean and dry-year shortfall (km3/yr and % of demand), from
+    the summary each chunk carries (computed from its stored float32 numbers when it was made)."""
     folder = Path(folder)
     _, grid, paths = _checked_chunks(folder)
-    rows = []
-    for point, path in zip(grid, paths):
-        ds = open_results(path)  # refuses a damaged chunk, naming it
-        mean, dry = state_summary(ds), state_summary(ds, "dry years")
-        for state in mean.index:
-            rows.append({**point, "state": state,
-                         "shortfall_km3": mean.loc[state, "shortfall_km3"], "shortfall_pct": mean.loc[state, "shortfall_pct"],
-                         "dry_shortfall_km3": dry.loc[state, "shortfall_km3"] if state in dry.index else np.nan,
-                         "dry_shortfall_pct": dry.loc[state, "shortfall_pct"] if state in dry.index else np.nan})
+    rows = [{**point, **row} for point, path in zip(grid, paths) for row in _saved_summary(path)]
     table = pd.DataFrame(rows)
     with atomic_file(folder / "sweep.csv") as tmp:
         table.round(4).to_csv(tmp, index=False)
