@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a run-file key, e.g. --set qosh_tepa.withdrawal_km3=8 (repeatable)")
     run.add_argument("--out", default=None, help="output folder (default: out/<run file name>)")
+    run.add_argument("--detail", choices=("full", "summary"), default="full",
+                     help="full: every variable at every node (float64); summary: demand, withdrawal, shortfall, flow, inflow, "
+                          "storage and requirement at offtakes, reservoirs, terminals and Kerki, float32 (for very large runs)")
 
     cmp_ = sub.add_parser("compare", help="run the same scenario under several rules; write compare.nc, compare.csv, compare.png")
     cmp_.add_argument("run_file", type=Path)
@@ -216,7 +219,7 @@ def _run(args) -> int:
     title = f"{scenario.title or scenario.name} (rule {scenario.rule}, Qosh Tepa target {scenario.qosh_tepa.withdrawal_km3:g} km3/yr)"
     with atomic_outputs(out, command_line(args)) as tmp:
         results = tmp("results.nc")
-        streamed = write_run(scenario, results)
+        streamed = write_run(scenario, results, args.detail)
         ds = open_results(results, lazy=streamed)
         summary = metrics.state_summary(ds)
         terminals = metrics.terminal_summary(ds)

@@ -118,6 +118,14 @@ def block_members(scenario: Scenario, nodes: int) -> int:
     return max(1, int(BLOCK_BYTES // (13 * 8 * scenario.axis.months * nodes)))
 
 
+def detail_of(detail: str, network) -> tuple[tuple[str, ...] | None, list[int] | None]:
+    """(variables, node indices) a run of `detail` keeps: everything for "full", the summary's otherwise
+    (:data:`hydro.variables.SUMMARY_VARIABLES` at :func:`hydro.variables.summary_nodes`, stored as float32)."""
+    from hydro.variables import SUMMARY_VARIABLES, summary_nodes
+
+    return (None, None) if detail == "full" else (SUMMARY_VARIABLES, summary_nodes(network))
+
+
 def same_inflows(overrides: list) -> bool:
     """True when a counterpart's overrides leave the hydrology alone: it reuses the run's inflows, member by member
     (and is streamed with it, block by block); otherwise it has inflows of its own (the one-member dry year)."""
@@ -212,15 +220,19 @@ def _available_memory() -> float | None:
     return free
 
 
-def run_with_counterparts(scenario: Scenario) -> tuple[xr.Dataset, dict[str, xr.Dataset]]:
-    """Simulate `scenario` and the counterpart runs its report needs (:func:`needed_counterparts`)."""
-    inputs, ds = _run(scenario)
+def run_with_counterparts(scenario: Scenario, detail: str = "full") -> tuple[xr.Dataset, dict[str, xr.Dataset]]:
+    """Simulate `scenario` (keeping what `detail` keeps) and the counterpart runs its report needs
+    (:func:`needed_counterparts`)."""
+    inputs = prepare(scenario)
+    keep, nodes = detail_of(detail, inputs.network)
+    arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep, nodes=nodes)
+    ds = _dataset(scenario, inputs, arrays)
     has_dry = bool((ds.year_type == "dry").any())
     others = {name: counterpart(scenario, ov, name, inputs) for name, ov in needed_counterparts(scenario, has_dry).items()}
     return ds, others
 
 
-def run_to_file(scenario: Scenario, path) -> None:
+def run_to_file(scenario: Scenario, path, detail: str = "full") -> None:
     """Simulate `scenario` block of members by block and append each block to the netCDF file `path` (CF layout,
     member the unlimited dimension), with its counterpart runs block by block too, so that a run larger than
     memory (10,000 members x 100 years) streams to disk. Each block starts its rule afresh (members are
@@ -238,18 +250,19 @@ def run_to_file(scenario: Scenario, path) -> None:
 
     inputs = prepare(scenario)
     members = inputs.inflows.shape[0]
-    step = block_members(scenario, inputs.network.n)
+    keep, nodes = detail_of(detail, inputs.network)
+    step = block_members(scenario, inputs.network.n)  # a summary too: its blocks are then a third of the bytes
     has_dry = bool((inputs.year_type == "dry").any())
     wanted = needed_counterparts(scenario, has_dry)
     for m0 in range(0, members, step):
         m1 = min(members, m0 + step)
         rule = make_rule(scenario.rule, str(scenario.path or "<run>"), scenario.allocation)
-        arrays = simulate(inputs.network, inputs.inflows[m0:m1], inputs.demands, scenario.axis, rule)
+        arrays = simulate(inputs.network, inputs.inflows[m0:m1], inputs.demands, scenario.axis, rule, keep=keep, nodes=nodes)
         ds = _dataset(scenario, inputs, arrays, slice(m0, m1))
         blocks = {name: counterpart(scenario, ov, name, inputs, slice(m0, m1)) for name, ov in wanted.items() if same_inflows(ov)}
         if m0 == 0:
             ds.attrs["mass_balance_max_rel"] = np.nan  # filled in at the end, over every block
-            write_results(ds, path, unlimited_member=True, member_chunk=min(step, 64))
+            write_results(ds, path, unlimited_member=True, member_chunk=min(step, 64), float32=detail != "full")
             for name, other in blocks.items():
                 write_counterpart(other, path, name)
             for name, ov in wanted.items():  # inflows of their own (one-member dry years): whole
@@ -270,16 +283,17 @@ def run_to_file(scenario: Scenario, path) -> None:
         nc.setncattr("mass_balance_max_rel", worst["max_rel"])
 
 
-def write_run(scenario: Scenario, path) -> bool:
-    """Simulate `scenario` with its counterpart runs into the results file `path` (CF netCDF); a run larger than
-    memory streams block by block. Returns True when it was streamed (read it back lazily)."""
+def write_run(scenario: Scenario, path, detail: str = "full") -> bool:
+    """Simulate `scenario` with its counterpart runs into the results file `path` (CF netCDF), keeping every
+    variable at every node ("full") or a summary (float32); a run larger than memory streams block by block.
+    Returns True when it was streamed (read it back lazily)."""
     nodes = len(load_basin(scenario.basin_path).nodes)
     check_memory(scenario, nodes)
     if scenario.members > block_members(scenario, nodes):
-        run_to_file(scenario, path)
+        run_to_file(scenario, path, detail)
         return True
     from hydro.results import write_results
 
-    ds, others = run_with_counterparts(scenario)
-    write_results(ds, path, others)
+    ds, others = run_with_counterparts(scenario, detail)
+    write_results(ds, path, others, float32=detail != "full")
     return False

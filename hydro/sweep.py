@@ -33,12 +33,10 @@ import xarray as xr
 import hydro
 from hydro.errors import Problem, ScenarioError
 from hydro.metrics import state_summary
+from hydro.variables import SUMMARY_VARIABLES, summary_nodes
 from hydro.results import atomic_file, clean_stale, open_results, sha256_file, write_results
 
 # what a sweep keeps by default: enough for shortfall metrics, charts and the delta
-SUMMARY_VARIABLES = ("demand", "withdrawal", "shortfall", "flow", "inflow", "storage", "requirement")  # no natural inflow: nil at these nodes
-SUMMARY_KINDS = ("offtake", "reservoir", "terminal")
-SUMMARY_GAUGES = ("kerki",)
 MANIFEST = "sweep.json"
 FORMAT_VERSION = 2  # 2: chunks carry sweep_sha256; the manifest holds series_sha256
 IDENTITY = ("format_version", "run_file_sha256", "overrides", "basin_sha256", "series_sha256", "package_version", "varies", "detail")
@@ -302,12 +300,6 @@ def compute_to_file(path: str, float32: bool, *args) -> str:
     client's disk); returns the path."""
     _write_atomic(compute_point(*args), Path(path), float32=float32)
     return path
-
-
-def summary_nodes(network) -> np.ndarray:
-    """Indices of the nodes a summary keeps: offtakes, reservoirs, terminals and the gauges (Kerki)."""
-    kinds = np.array(network.kind_name, dtype=object)
-    return np.flatnonzero(np.isin(kinds, SUMMARY_KINDS) | np.isin(np.array(network.names, dtype=object), SUMMARY_GAUGES))
 
 
 def _compute(run_file: str, overrides: list, point: dict, detail: str, sweep_id: str, series_sha256: dict | None) -> xr.Dataset:

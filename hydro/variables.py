@@ -56,3 +56,14 @@ ROUTED: tuple[str, ...] = tuple(v.name for v in OUTPUT_VARIABLES if v.role == "r
 
 # what a report and leverage need of a counterpart run (the same scenario without Qosh Tepa, or in a dry year)
 COUNTERPART: tuple[str, ...] = ("demand", "withdrawal", "shortfall", "inflow", "requirement")
+
+# what a summary keeps (sweeps by default, ``hydro run --detail summary``): these variables, float32, at offtakes,
+# reservoirs, terminals and the gauges; no natural inflow (nil at these nodes)
+SUMMARY_VARIABLES: tuple[str, ...] = ("demand", "withdrawal", "shortfall", "flow", "inflow", "storage", "requirement")
+SUMMARY_KINDS: tuple[str, ...] = ("offtake", "reservoir", "terminal")
+SUMMARY_GAUGES: tuple[str, ...] = ("kerki",)
+
+
+def summary_nodes(network) -> list[int]:
+    """Indices of the nodes a summary keeps: offtakes, reservoirs, terminals and the gauges (Kerki)."""
+    return [i for i, (name, kind) in enumerate(zip(network.names, network.kind_name)) if kind in SUMMARY_KINDS or name in SUMMARY_GAUGES]

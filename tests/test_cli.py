@@ -371,3 +371,19 @@ def test_each_problem_is_one_line_on_stderr(tmp_path, capsys):
     assert len(lines) == 3, lines
     assert all(line.startswith(f"hydro run: error: {run}: ") and ": found " in line and ", expected " in line for line in lines)
     assert not (tmp_path / "out").exists()
+
+
+def test_run_detail_summary_keeps_the_summary_and_the_same_answer(tmp_path, capsys):
+    """--detail summary keeps the summary variables at offtakes, reservoirs, terminals and Kerki as float32, and
+    its summary.csv is the full run's to float32 precision (same members, same numbers)."""
+    args = ["run", str(RUNS / "ensemble.toml"), "--set", "hydrology.members=20", "--set", "time.years=3"]
+    assert main([*args, "--out", str(tmp_path / "full")]) == 0
+    assert main([*args, "--detail", "summary", "--out", str(tmp_path / "summary")]) == 0
+    full, small = open_results(tmp_path / "full" / "results.nc"), open_results(tmp_path / "summary" / "results.nc")
+    assert set(small.kind.values) == {"offtake", "reservoir", "terminal", "junction"} and "kerki" in small.node.values
+    assert small.sizes["node"] < full.sizes["node"] and "natural_inflow" not in small and "evaporation" not in small
+    assert small.withdrawal.encoding["dtype"] == np.float32
+    np.testing.assert_allclose(small.withdrawal.values, full.withdrawal.sel(node=small.node).values, rtol=1e-6, atol=1e-3)
+    a = pd.read_csv(tmp_path / "full" / "summary.csv", index_col=0)
+    b = pd.read_csv(tmp_path / "summary" / "summary.csv", index_col=0)
+    pd.testing.assert_frame_equal(a, b, rtol=1e-5)
