@@ -221,14 +221,15 @@ def _run(args) -> int:
         results = tmp("results.nc")
         streamed = write_run(scenario, results, args.detail)
         ds = open_results(results, lazy=streamed)
-        summary = metrics.state_summary(ds)
+        types = [t for t in ("dry", "normal", "wet") if t in set(pd.unique(ds.year_type.values.ravel()))]  # hashing: 2.4M strings
+        summaries = metrics.state_summaries(ds, ["all", *(f"{t} years" for t in types)])
+        summary = summaries["all"]
         terminals = metrics.terminal_summary(ds)
         offtakes = metrics.offtake_summary(ds)
         summary.round(4).to_csv(tmp("summary.csv"))
         offtakes.round(4).to_csv(tmp("offtakes.csv"))
         charts.save(charts.shortfall_figure(ds, title), tmp("shortfall.png"))
-        types = [t for t in ("dry", "normal", "wet") if t in set(np.unique(ds.year_type.values))]
-        by_type = {f"{t} ({metrics.member_years(ds, metrics.period_mask(ds, t + ' years'))} yr)": metrics.state_summary(ds, f"{t} years").shortfall_pct for t in types}
+        by_type = {f"{t} ({metrics.member_years(ds, metrics.period_mask(ds, t + ' years'))} yr)": summaries[f"{t} years"].shortfall_pct for t in types}
         ds.close()
     elapsed = time.perf_counter() - started
     print(title)

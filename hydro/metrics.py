@@ -54,37 +54,57 @@ def member_years(ds: xr.Dataset, mask: xr.DataArray) -> int:
     return int(sum(len(np.unique(wy[row])) for row in m))
 
 
+def _compute_all(lazy: dict[str, xr.DataArray]) -> dict[str, float]:
+    """The scalars in `lazy`, computed together: a lazily opened file is read once for all of them."""
+    if not lazy:
+        return {}
+    done = xr.Dataset({k: v.reset_coords(drop=True) for k, v in lazy.items()}).compute()
+    return {k: float(done[k]) for k in lazy}
+
+
 def state_summary(ds: xr.Dataset, period: str = "all") -> pd.DataFrame:
     """Per state: mean demand, withdrawal and shortfall per year (km3/yr; for the growing season, per season) and the
     shortfall in % of demand, over the member-years of `period`. Empty when the run has none."""
-    mask = period_mask(ds, period)
-    n = member_years(ds, mask)
+    return state_summaries(ds, [period])[period]
+
+
+def state_summaries(ds: xr.Dataset, periods) -> dict[str, pd.DataFrame]:
+    """:func:`state_summary` for several periods, read in one pass (a lazily opened file is decompressed once)."""
     columns = ["demand_km3", "withdrawal_km3", "shortfall_km3", "shortfall_pct"]
-    if n == 0:
-        return pd.DataFrame(columns=columns, index=pd.Index([], name="state"))
     offtakes = of_kind(ds, "offtake")
-    rows = []
-    states = [s for s in STATE_ORDER if s in set(offtakes.state.values)] + sorted(set(offtakes.state.values) - set(STATE_ORDER))
-    for s in states:
-        sel = offtakes.sel(node=offtakes.state == s)
-        demand, withdrawal, shortfall = (float(sel[v].sum("node").where(mask, 0.0).sum()) / n / 1000.0
-                                         for v in ("demand", "withdrawal", "shortfall"))
-        rows.append({
-            "state": s,
-            "demand_km3": demand,
-            "withdrawal_km3": withdrawal,
-            "shortfall_km3": shortfall,
-            "shortfall_pct": 100.0 * shortfall / demand if demand > 0 else 0.0,
-        })
-    return pd.DataFrame(rows).set_index("state")
+    present = set(offtakes.state.values)
+    states = [s for s in STATE_ORDER if s in present] + sorted(present - set(STATE_ORDER))
+    masks = {p: period_mask(ds, p) for p in periods}
+    counts = {p: member_years(ds, masks[p]) for p in periods}
+    lazy = {}
+    for p in periods:
+        if counts[p] == 0:
+            continue
+        for s in states:
+            sel = offtakes.isel(node=np.flatnonzero(offtakes.state.values == s))
+            for v in ("demand", "withdrawal", "shortfall"):
+                lazy[f"{p}|{s}|{v}"] = sel[v].sum("node").where(masks[p], 0.0).sum()
+    totals = _compute_all(lazy)
+    out = {}
+    for p in periods:
+        n = counts[p]
+        if n == 0:
+            out[p] = pd.DataFrame(columns=columns, index=pd.Index([], name="state"))
+            continue
+        rows = []
+        for s in states:
+            demand, withdrawal, shortfall = (float(totals[f"{p}|{s}|{v}"]) / n / 1000.0 for v in ("demand", "withdrawal", "shortfall"))
+            rows.append({"state": s, "demand_km3": demand, "withdrawal_km3": withdrawal, "shortfall_km3": shortfall,
+                         "shortfall_pct": 100.0 * shortfall / demand if demand > 0 else 0.0})
+        out[p] = pd.DataFrame(rows).set_index("state")
+    return out
 
 
 def offtake_summary(ds: xr.Dataset) -> pd.DataFrame:
     """Per offtake: state, province, annual mean demand, withdrawal and shortfall (km3/yr) and shortfall %."""
     off = of_kind(ds, "offtake")
-    demand = annual_km3(off.demand).to_series()
-    withdrawal = annual_km3(off.withdrawal).to_series()
-    shortfall = annual_km3(off.shortfall).to_series()
+    means = xr.Dataset({v: annual_km3(off[v]) for v in ("demand", "withdrawal", "shortfall")}).compute()  # one pass (same node coordinates)
+    demand, withdrawal, shortfall = (means[v].to_series() for v in ("demand", "withdrawal", "shortfall"))
     table = pd.DataFrame({
         "state": off.state.to_series(),
         "province": off.province.to_series(),
@@ -100,12 +120,14 @@ def offtake_summary(ds: xr.Dataset) -> pd.DataFrame:
 def terminal_summary(ds: xr.Dataset) -> pd.DataFrame:
     """Per terminal: annual mean inflow and requirement (km3/yr), and the requirement's shortfall."""
     term = of_kind(ds, "terminal")
-    rows = []
+    lazy = {}
     for node in term.node.values:
-        inflow = float(annual_km3(term.inflow.sel(node=node)))
-        req = float(annual_km3(term.requirement.sel(node=node)))
-        unmet = float(annual_km3(np.maximum(term.requirement.sel(node=node) - term.inflow.sel(node=node), 0)))
-        rows.append({"terminal": str(node), "inflow_km3": inflow, "requirement_km3": req, "requirement_shortfall_km3": unmet})
+        lazy[f"{node}|inflow"] = annual_km3(term.inflow.sel(node=node))
+        lazy[f"{node}|req"] = annual_km3(term.requirement.sel(node=node))
+        lazy[f"{node}|unmet"] = annual_km3(np.maximum(term.requirement.sel(node=node) - term.inflow.sel(node=node), 0))
+    values = _compute_all(lazy)
+    rows = [{"terminal": str(node), "inflow_km3": float(values[f"{node}|inflow"]), "requirement_km3": float(values[f"{node}|req"]),
+             "requirement_shortfall_km3": float(values[f"{node}|unmet"])} for node in term.node.values]
     return pd.DataFrame(rows).set_index("terminal")
 
 
