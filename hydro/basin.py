@@ -61,7 +61,7 @@ _REACH_FIGURES = {"loss_fraction": ("number", False), "min_flow": ("rate", False
 _FIGURE_KEYS = {"value", "source", "confidence", "range", "note"}
 _FRACTIONS = {"growing_share", "return_fraction", "conveyance_loss", "loss_fraction", "annual_cv", "lag1", "cross_correlation"}
 _STOCHASTIC = {"lag1": ("number", True), "cross_correlation": ("number", True)}
-_TOP_KEYS = ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "historical_years", "stochastic", "node", "reach"]
+_TOP_KEYS = ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "historical_years", "recorded_figures", "stochastic", "node", "reach"]
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class Basin:
     sha256: str
     files: dict[str, Path]
     stochastic: dict[str, Figure] = field(default_factory=dict)  # lag1, cross_correlation of annual flows
-    historical: dict[int, dict] = field(default_factory=dict)  # year -> {"jan_mar", "apr_sep", "oct_dec"} % of norm, source
+    historical: dict[int, dict] = field(default_factory=dict)  # year -> {"kind": "pct" | "km3", "jan_mar", "apr_sep", "oct_dec", "source"}
 
     def figures(self):
         """Every sourced figure as (key path, Figure), for tables of assumptions."""
@@ -169,11 +169,15 @@ def load_basin(path: str | Path) -> Basin:
             files["calibration"] = folder / doc["calibration"]
         else:
             problems.add("calibration", doc["calibration"], "the name of the calibration TOML beside basin.toml")
-    for key in ("sources", "regimes", "reservoir_curves", "historical_years"):
+    for key in ("sources", "regimes", "reservoir_curves", "historical_years", "recorded_figures"):
         if key in doc and not (isinstance(doc[key], str) and doc[key]):
             problems.add(key, doc[key], "a file name beside basin.toml")
             doc = {k: v for k, v in doc.items() if k != key}
     historical = _load_historical(folder, doc.get("historical_years"), sources, problems, files)
+    if "recorded_figures" in doc:  # read and checked by hydro.hindcast; part of the basin's identity
+        files["recorded_figures"] = folder / doc["recorded_figures"]
+        if not files["recorded_figures"].is_file():
+            problems.add("recorded_figures", doc["recorded_figures"], f"a CSV file beside basin.toml ({files['recorded_figures']} does not exist)")
     stochastic = {}
     raw = doc.get("stochastic", {})
     if not isinstance(raw, dict):
@@ -312,10 +316,12 @@ def _load_monthly(folder: Path, name, what: str, problems: Collector, files: dic
 
 
 HISTORICAL_COLUMNS = ("year", "jan_mar", "apr_sep", "oct_dec", "source")
+SEASONS = ("jan_mar", "apr_sep", "oct_dec")  # of a calendar year, as the SIC-ICWC yearbooks report Nominal Kerki
 
 
 def _load_historical(folder: Path, name, sources, problems: Collector, files: dict) -> dict[int, dict]:
-    """A CSV of recorded years: natural flow at Kerki in % of norm for Jan-Mar, Apr-Sep and Oct-Dec, with a source."""
+    """A CSV of recorded years: natural flow at Kerki for Jan-Mar, Apr-Sep and Oct-Dec, in % of norm, or (columns
+    jan_mar_km3, apr_sep_km3, oct_dec_km3, where a yearbook gives volumes) in km3, with a source."""
     if name is None:
         return {}
     path = folder / str(name)
@@ -343,19 +349,31 @@ def _load_historical(folder: Path, name, sources, problems: Collector, files: di
     for lineno, row in enumerate(rows, start=2):
         try:
             year = int(row["year"])
-            pct = {k: float(row[k]) for k in ("jan_mar", "apr_sep", "oct_dec")}
         except (TypeError, ValueError):
-            problems.add(f"line {lineno}", [row.get(c) for c in HISTORICAL_COLUMNS[:4]], "a year and three percentages of norm", file=path)
+            problems.add(f"line {lineno}.year", row.get("year"), "a calendar year", file=path)
             continue
-        if any(not 0 < v < 300 for v in pct.values()):
-            problems.add(f"line {lineno}", list(pct.values()), "percentages of norm between 0 and 300", file=path)
+        given = {k: (row.get(k) or "").strip() for k in (*SEASONS, *(f"{k}_km3" for k in SEASONS))}
+        kind = "pct" if all(given[k] for k in SEASONS) else "km3" if all(given[f"{k}_km3"] for k in SEASONS) else None
+        try:
+            values = {k: float(given[k] if kind == "pct" else given[f"{k}_km3"]) for k in SEASONS} if kind else None
+        except ValueError:
+            values = None
+        if values is None:
+            problems.add(f"line {lineno}", [row.get(c) for c in HISTORICAL_COLUMNS[1:4]],
+                         "three percentages of norm (jan_mar, apr_sep, oct_dec) or three seasonal volumes in km3 (jan_mar_km3, apr_sep_km3, oct_dec_km3)", file=path)
+            continue
+        if kind == "pct" and any(not 0 < v < 300 for v in values.values()):
+            problems.add(f"line {lineno}", list(values.values()), "percentages of norm between 0 and 300", file=path)
+            continue
+        if kind == "km3" and any(not (np.isfinite(v) and 0 < v < 1000) for v in values.values()):
+            problems.add(f"line {lineno}", list(values.values()), "seasonal volumes at Kerki in km3, above 0 and below 1000", file=path)
             continue
         if row["source"] not in sources:
             problems.add(f"line {lineno}.source", row["source"], "a key of sources.toml: " + did_you_mean(str(row["source"]), sources), file=path)
             continue
         if year in years:
             problems.add(f"line {lineno}.year", year, "each year once", file=path)
-        years[year] = {**pct, "source": row["source"], "note": row.get("note", "")}
+        years[year] = {"kind": kind, **values, "source": row["source"], "note": row.get("note", "")}
     return years
 
 

@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     rer.add_argument("results", type=Path)
     rer.add_argument("--out", default=None, help="also write the new results into this folder")
 
+    hin = sub.add_parser("hindcast", help="replay the recorded years; write hindcast.csv (published against simulated) and hindcast.png")
+    hin.add_argument("run_file", type=Path, nargs="?", default=Path("runs/hindcast.toml"),
+                     help="the run file whose basin, rule and options are replayed (default: runs/hindcast.toml)")
+    hin.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
+    hin.add_argument("--validate", default=None, help="comma-separated years held out for validation (default: the run file's hindcast.validate)")
+    hin.add_argument("--out", default=None, help="output folder (default: out/hindcast)")
+
     val = sub.add_parser("validate", help="check a basin folder (or a run file and its basin) without running")
     val.add_argument("path", type=Path)
     return p
@@ -91,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.argv = argv
     handler = {"run": _run, "compare": _compare, "sweep": _sweep, "report": _report, "leverage": _leverage,
-               "check": _check, "rerun": _rerun, "chart": _chart, "validate": _validate}[args.command]
+               "check": _check, "rerun": _rerun, "chart": _chart, "validate": _validate, "hindcast": _hindcast}[args.command]
     if args.debug:
         return handler(args)
     previous = _on_signals(args)
@@ -204,7 +211,6 @@ def check_out(out, inputs=(), outputs: tuple[str, ...] = ()) -> Path:
 
 
 def _run(args) -> int:
-    import numpy as np
     import pandas as pd
 
     from hydro import charts, metrics
@@ -390,6 +396,43 @@ def _chart(args) -> int:
     with atomic_file(out) as tmp:
         charts.save(fig, tmp, fmt)
     print(f"wrote {out}")
+    return 0
+
+
+def _hindcast(args) -> int:
+    import pandas as pd
+
+    from hydro import charts
+    from hydro.errors import Problem, ScenarioError
+    from hydro.hindcast import figure, hindcast, skill
+    from hydro.results import atomic_outputs
+    from hydro.scenario import load_scenario, parse_set
+
+    if not args.run_file.is_file():
+        raise ScenarioError([Problem(str(args.run_file), "<file>", "<does not exist>", "a run file: pass one, e.g. hydro hindcast runs/hindcast.toml")])
+    overrides = [parse_set(s) for s in args.overrides]
+    scenario = load_scenario(args.run_file, overrides)
+    validate = None
+    if args.validate is not None:
+        try:
+            validate = [int(y) for y in args.validate.split(",") if y.strip()]
+        except ValueError:
+            raise ScenarioError([Problem("<command line>", "--validate", args.validate, "comma-separated years, e.g. 2024")]) from None
+    out = check_out(args.out if args.out is not None else Path("out") / "hindcast", inputs=[scenario.basin_path])
+    table = hindcast(args.run_file, overrides, validate)
+    replayed = sorted(table[table.role != "not replayed"].year.unique())
+    title = (f"Hindcast of {', '.join(str(y) for y in replayed)} ({scenario.rule}; held out: "
+             f"{', '.join(str(y) for y in sorted(table[table.role == 'validation'].year.unique())) or 'none'})")
+    with atomic_outputs(out, command_line(args)) as tmp:
+        table.round(4).to_csv(tmp("hindcast.csv"), index=False)
+        charts.save(figure(table, title), tmp("hindcast.png"))
+    with pd.option_context("display.width", 200, "display.max_rows", 200):
+        print(title)
+        print(table.drop(columns=["note", "source"]).round(3).to_string(index=False))
+        print()
+        print("Skill by role (absolute relative error):")
+        print(skill(table).to_string())
+    print(f"wrote {out / 'hindcast.csv'}, {out / 'hindcast.png'}")
     return 0
 
 

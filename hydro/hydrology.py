@@ -97,13 +97,33 @@ def year_type_scale(network: Network, params, year: str | None, exceedance: floa
 
 def historical(network: Network, axis: TimeAxis, members: int, replay: list[int], melt_shift_weeks: float = 0.0) -> np.ndarray:
     """Recorded years replayed in turn, one per calendar year of the run: (members, T, n_inflow) hm3."""
-    years = network.basin.historical
     base = climatology(network, axis, 1, melt_shift_weeks)[0]
     month = axis.calendar_month
     key = np.where(month < 3, "jan_mar", np.where(month < 9, "apr_sep", "oct_dec"))
     first = int(axis.year.min())
-    pct = np.array([years[replay[(y - first) % len(replay)]][k] for y, k in zip(axis.year, key)]) / 100.0
+    pct = np.array([percent_of_norm(network, replay[(y - first) % len(replay)])[k] for y, k in zip(axis.year, key)]) / 100.0
     return np.broadcast_to(base * pct[:, None], (members, *base.shape)).copy()
+
+
+SEASON_MONTHS = {"jan_mar": [0, 1, 2], "apr_sep": [3, 4, 5, 6, 7, 8], "oct_dec": [9, 10, 11]}  # calendar months, 0 = Jan
+
+
+def kerki_norm_km3(network: Network) -> dict[str, float]:
+    """The mean year's natural flow above Kerki in Jan-Mar, Apr-Sep and Oct-Dec, km3 (the basin's norm)."""
+    columns = forecast_columns(network)
+    shares = regime_shares(network)[columns]
+    annual = network.inflow_annual[columns]
+    return {k: float((annual[:, None] * shares[:, m]).sum()) / 1000.0 for k, m in SEASON_MONTHS.items()}
+
+
+def percent_of_norm(network: Network, year: int) -> dict[str, float]:
+    """A recorded year's natural flow at Kerki by season in % of the basin's norm: as published, or (a yearbook
+    giving volumes) its volumes over :func:`kerki_norm_km3`."""
+    row = network.basin.historical[year]
+    if row.get("kind", "pct") == "pct":
+        return {k: row[k] for k in SEASON_MONTHS}
+    norm = kerki_norm_km3(network)
+    return {k: 100.0 * row[k] / norm[k] for k in SEASON_MONTHS}
 
 
 def year_types(inflows: np.ndarray, network: Network, axis: TimeAxis, params, dry: float, wet: float):

@@ -111,7 +111,7 @@ def test_historical_replay_scales_the_seasons_of_2021(network):
 def test_unknown_replay_year_is_refused():
     from hydro.errors import ScenarioError
 
-    with pytest.raises(ScenarioError, match=r"hydrology.replay: found 2022, expected a recorded year of the basin's historical_years: one of \[2020, 2021, 2023\]"):
+    with pytest.raises(ScenarioError, match=r"hydrology.replay: found 2022, expected a recorded year of the basin's historical_years: one of \[2020, 2021, 2023, 2024\]"):
         load_scenario(RUNS / "dry_year.toml", [("hydrology.kind", "historical"), ("hydrology.replay", [2021, 2022])])
 
 
