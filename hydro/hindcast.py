@@ -70,7 +70,9 @@ FIGURES = {
 
 # figures the replay is built from: their rows check the basin's norm, not the model (role "input", no skill)
 INPUTS = {"nominal_kerki": "the replay is built from this year's published flow at Kerki (% of norm, or volumes): "
-                           "the row checks the basin's norm, not the model"}
+                           "the row checks the basin's norm, not the model",
+          "nurek_inflow": "the replay gives the Vakhsh this year's published inflow to Nurek (annual, and Apr-Sep where "
+                          "published): the row checks the replay, not the model"}
 
 
 @dataclass

@@ -96,13 +96,89 @@ def year_type_scale(network: Network, params, year: str | None, exceedance: floa
 
 
 def historical(network: Network, axis: TimeAxis, members: int, replay: list[int], melt_shift_weeks: float = 0.0) -> np.ndarray:
-    """Recorded years replayed in turn, one per calendar year of the run: (members, T, n_inflow) hm3."""
+    """Recorded years replayed in turn, one per calendar year of the run: (members, T, n_inflow) hm3.
+
+    Each season of a recorded year scales the mean year node by node (:func:`replay_factors`): the natural flow at
+    Kerki is the year's published one; a river whose own flow is published (the Vakhsh, from Nurek's recorded
+    inflow) gets it, and the other rivers above Kerki share the rest in proportion to their mean-year volumes."""
     base = climatology(network, axis, 1, melt_shift_weeks)[0]
     month = axis.calendar_month
     key = np.where(month < 3, "jan_mar", np.where(month < 9, "apr_sep", "oct_dec"))
     first = int(axis.year.min())
-    pct = np.array([percent_of_norm(network, replay[(y - first) % len(replay)])[k] for y, k in zip(axis.year, key)]) / 100.0
-    return np.broadcast_to(base * pct[:, None], (members, *base.shape)).copy()
+    factors = {}
+    scale = np.empty_like(base)
+    for t, (y, k) in enumerate(zip(axis.year, key)):
+        year = replay[(int(y) - first) % len(replay)]
+        if year not in factors:
+            factors[year] = replay_factors(network, year, melt_shift_weeks)
+        scale[t] = factors[year][k]
+    return np.broadcast_to(base * scale, (members, *base.shape)).copy()
+
+
+# published inflows of reservoirs that give the natural flow of the rivers above them in a replayed year
+RESERVOIR_INFLOWS = {"nurek_inflow": "nurek"}
+
+
+def season_norms_km3(network: Network, melt_shift_weeks: float = 0.0) -> dict[str, np.ndarray]:
+    """Each inflow node's mean-year volume in Jan-Mar, Apr-Sep and Oct-Dec, (n_inflow,) km3."""
+    shares = regime_shares(network, melt_shift_weeks)
+    return {k: network.inflow_annual * shares[:, m].sum(axis=1) / 1000.0 for k, m in SEASON_MONTHS.items()}
+
+
+def river_records(network: Network, year: int) -> list[tuple[list[int], float, float | None, str]]:
+    """[(inflow positions, annual km3, Apr-Sep km3 or None, figure)] of the rivers whose own flow `year` publishes
+    (a reservoir's inflow, :data:`RESERVOIR_INFLOWS`, when only natural inflow nodes lie above the reservoir)."""
+    from hydro.hindcast import load_recorded
+
+    if "recorded_figures" not in network.basin.files:
+        return []
+    recorded = {(r.figure, r.period): r.value_km3 for r in load_recorded(network.basin) if r.year == year}
+    out = []
+    for figure, node in RESERVOIR_INFLOWS.items():
+        if (figure, "annual") not in recorded or node not in network.names:
+            continue
+        above = set(network.upstream_of(node))
+        if any(network.kind_name[network.index(n)] in ("offtake", "terminal") for n in above):
+            continue  # water is taken above the reservoir: its inflow is not the rivers' natural flow
+        cols = [k for k, i in enumerate(network.inflow_idx) if network.names[i] in above]
+        if cols:
+            out.append((cols, recorded[(figure, "annual")], recorded.get((figure, "apr_sep")), figure))
+    return out
+
+
+def replay_factors(network: Network, year: int, melt_shift_weeks: float = 0.0) -> dict[str, np.ndarray]:
+    """Per season, (n_inflow,) factors on the mean year that replay recorded `year` (see :func:`historical`)."""
+    pct = percent_of_norm(network, year)
+    factors = {k: np.full(len(network.inflow_idx), pct[k] / 100.0) for k in SEASON_MONTHS}
+    rivers = river_records(network, year)
+    if not rivers:
+        return factors
+    norm = season_norms_km3(network, melt_shift_weeks)
+    kerki = forecast_columns(network)
+    fixed = {k: 0.0 for k in SEASON_MONTHS}
+    taken = set()
+    for cols, annual, growing, _ in rivers:
+        own = {k: float(norm[k][cols].sum()) for k in SEASON_MONTHS}
+        total = sum(own.values())
+        if total <= 0:
+            continue
+        growing = annual * own["apr_sep"] / total if growing is None else growing
+        rest = max(annual - growing, 0.0)
+        outside = own["jan_mar"] + own["oct_dec"]
+        volumes = {"apr_sep": growing, "jan_mar": rest * own["jan_mar"] / outside if outside > 0 else 0.0}
+        volumes["oct_dec"] = rest - volumes["jan_mar"]
+        for k in SEASON_MONTHS:
+            factors[k][cols] = volumes[k] / own[k] if own[k] > 0 else 0.0
+            if set(cols) <= set(kerki):
+                fixed[k] += volumes[k]
+        taken |= set(cols)
+    others = [c for c in kerki if c not in taken]
+    for k in SEASON_MONTHS:
+        at_kerki = float(norm[k][kerki].sum()) * pct[k] / 100.0  # the year's published flow at Kerki
+        others_norm = float(norm[k][others].sum())
+        if others and others_norm > 0:
+            factors[k][others] = max(at_kerki - fixed[k], 0.0) / others_norm
+    return factors
 
 
 SEASON_MONTHS = {"jan_mar": [0, 1, 2], "apr_sep": [3, 4, 5, 6, 7, 8], "oct_dec": [9, 10, 11]}  # calendar months, 0 = Jan
