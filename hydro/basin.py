@@ -137,8 +137,11 @@ class Basin:
             yield f"stochastic.{key}", fig
 
 
-def load_basin(path: str | Path) -> Basin:
-    """Read and validate a basin folder (or its ``basin.toml``); raise :class:`BasinError` listing every problem."""
+def load_basin(path: str | Path, parameters: dict[str, object] | None = None) -> Basin:
+    """Read and validate a basin folder (or its ``basin.toml``); raise :class:`BasinError` listing every problem.
+
+    ``parameters`` (a run's ``[parameters]``, :func:`set_parameters`) replaces the values of sourced figures before
+    the basin is validated, so that every check applies to the values used."""
     path = Path(path)
     main = path / "basin.toml" if path.is_dir() else path
     folder = main.parent
@@ -149,6 +152,8 @@ def load_basin(path: str | Path) -> Basin:
     doc = _read_toml(main, problems)
     if doc is None:
         raise BasinError(problems.problems)
+    if parameters:
+        doc = set_parameters(doc, parameters, problems)
 
     version = doc.get("format_version")
     if version != FORMAT_VERSION:
@@ -220,6 +225,46 @@ def load_basin(path: str | Path) -> Basin:
         stochastic=stochastic,
         historical=historical,
     )
+
+
+def parameter_paths(doc: dict) -> list[str]:
+    """Every figure a run's [parameters] may set: node.<name>.<figure> (node.*.<figure> for all nodes having it),
+    reach.<from node>.<figure> and stochastic.<key>."""
+    paths = []
+    for kind, name_key in (("node", "name"), ("reach", "from")):
+        tables = doc.get(kind, []) if isinstance(doc.get(kind, []), list) else []
+        for t in tables:
+            if isinstance(t, dict):
+                paths += [f"{kind}.{t.get(name_key)}.{k}" for k, v in t.items() if isinstance(v, dict) and "value" in v]
+    paths += sorted({f"node.*.{p.split('.', 2)[2]}" for p in paths if p.startswith("node.")})
+    stochastic = doc.get("stochastic", {}) if isinstance(doc.get("stochastic", {}), dict) else {}
+    paths += [f"stochastic.{k}" for k, v in stochastic.items() if isinstance(v, dict)]
+    return paths
+
+
+def set_parameters(doc: dict, parameters: dict[str, object], problems: Collector) -> dict:
+    """A copy of the basin document with each figure named in `parameters` (path -> value, written as in the basin
+    file: a number or a string with its unit) set to that value; a path matching no figure is a problem."""
+    import copy
+
+    doc = copy.deepcopy(doc)
+    known = parameter_paths(doc)
+    for path, value in parameters.items():
+        parts = str(path).split(".")
+        hits = 0
+        if len(parts) == 3 and parts[0] in ("node", "reach"):
+            kind, name, key = parts
+            name_key = "name" if kind == "node" else "from"
+            for t in doc.get(kind, []) if isinstance(doc.get(kind), list) else []:
+                if isinstance(t, dict) and (name == "*" and kind == "node" or str(t.get(name_key)) == name) and isinstance(t.get(key), dict) and "value" in t[key]:
+                    t[key] = {**t[key], "value": value}
+                    hits += 1
+        elif len(parts) == 2 and parts[0] == "stochastic" and isinstance(doc.get("stochastic", {}).get(parts[1]), dict):
+            doc["stochastic"][parts[1]] = {**doc["stochastic"][parts[1]], "value": value}
+            hits = 1
+        if not hits:
+            problems.add(f"[parameters] {path}", value, "a sourced figure of the basin: " + did_you_mean(str(path), known))
+    return doc
 
 
 def _read_toml(path: Path, problems: Collector) -> dict | None:

@@ -57,7 +57,7 @@ def build_inflows(scenario: Scenario, network: Network, params: Parameters) -> t
 
 def prepare(scenario: Scenario) -> Inputs:
     """Load the basin, compile the network with the run's reservoir switches, build inflows and demands."""
-    basin = load_basin(scenario.basin_path)
+    basin = load_basin(scenario.basin_path, scenario.parameters)
     network = compile_network(basin, scenario.reservoirs_enabled)
     rule = make_rule(scenario.rule, str(scenario.path or "<run>"), scenario.allocation)
     h = scenario.hydrology

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +81,7 @@ SCHEMA: dict[str, tuple] = {
     "qosh_tepa.conveyance_loss": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a fraction from 0 to below 1", 0.0),
     "hindcast.validate": (lambda v: None if isinstance(v, list) and all(_is_int(x) for x in v) else "a list of recorded years held out of calibration, e.g. [2024]", [2024]),
 }
-SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast"}
+SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast", "parameters"}
 
 
 @dataclass
@@ -117,6 +117,7 @@ class Scenario:
     compare_qosh_tepa_km3: list
     sweep_vary: list
     hydrology: dict  # every hydrology.* value after defaults (key without the prefix)
+    parameters: dict = field(default_factory=dict)  # [parameters]: basin figure path -> value (hydro.basin.set_parameters)
 
     @property
     def name(self) -> str:
@@ -162,7 +163,8 @@ def apply_overrides(doc: dict, overrides: list[tuple[str, object]], basin_reserv
     known = list(SCHEMA) + [f"reservoirs.{r}.enabled" for r in (basin_reservoirs or [])]
     for key, value in overrides:
         dynamic = (key.startswith("reservoirs.") and key.endswith(".enabled") and basin_reservoirs is None) or (
-            key.startswith("allocation.") and key.count(".") == 1)  # rule options are checked against the rule
+            key.startswith("allocation.") and key.count(".") == 1) or (  # rule options are checked against the rule
+            key.startswith("parameters."))  # basin figures are checked against the basin
         if key not in known and not dynamic:
             problems.add(f"--set {key}", value, "a run-file key: " + did_you_mean(key, known))
             continue
@@ -216,6 +218,7 @@ def load_scenario(path: str | Path, overrides: list[tuple[str, object]] | None =
 def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> Scenario:
     """Validate a run document (as read from TOML); `path` anchors relative paths (cwd when None)."""
     from hydro.basin import load_basin  # the basin decides which reservoir names are valid
+    from hydro.errors import BasinError
 
     where = path if path is not None else "<run>"
     base = path.parent if path is not None else Path.cwd()
@@ -227,7 +230,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
             if not isinstance(value, dict):
                 problems.add(key, value, f"a [{key}] table")
                 continue
-            if key in ("reservoirs", "allocation"):
+            if key in ("reservoirs", "allocation", "parameters"):
                 continue
             for sub in value:
                 dotted = f"{key}.{sub}"
@@ -269,6 +272,15 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
                 continue
             enabled[name] = table["enabled"]
 
+    parameters = _flatten(doc.get("parameters", {})) if isinstance(doc.get("parameters", {}), dict) else {}
+    if not isinstance(doc.get("parameters", {}), dict):
+        problems.add("parameters", doc.get("parameters"), "a [parameters] table of basin figures, e.g. \"node.vakhsh.annual_flow\" = \"21 km3/yr\"")
+    if parameters and basin_path is not None and not problems:
+        try:
+            load_basin(basin_path, parameters)
+        except BasinError as err:  # the basin itself loaded: what is wrong comes from the run's values
+            for p in err.problems:
+                problems.add(f"parameters ({p.key})", p.found, p.expected)
     allocation = doc.get("allocation", {}) if isinstance(doc.get("allocation", {}), dict) else {}
     if isinstance(values["rule"], str) and not problems:
         from hydro.allocation import make_rule
@@ -328,4 +340,18 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
         compare_rules=list(values["compare.rules"]),
         compare_qosh_tepa_km3=[float(x) for x in values["compare.qosh_tepa_km3"]],
         sweep_vary=list(values["sweep.vary"]),
+        parameters=parameters,
     )
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, object]:
+    """Nested tables to dotted paths: {"node": {"vakhsh": {"annual_flow": v}}} and {"node.vakhsh.annual_flow": v}
+    both give {"node.vakhsh.annual_flow": v}."""
+    out = {}
+    for k, v in table.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, path + "."))
+        else:
+            out[path] = v
+    return out

@@ -1,0 +1,132 @@
+"""Which uncertain figures move the answer: one at a time across their sourced ranges.
+
+The answer is the cost of Qosh Tepa to Uzbekistan and Turkmenistan: their shortfall (km3/yr) with the run's
+Qosh Tepa target less their shortfall without Qosh Tepa, in the run's own hydrology ("mean") and in a dry year
+(the counterpart runs of :mod:`hydro.run`: 90 % exceedance at Kerki). Every basin figure with a ``range`` is a
+parameter; figures sharing a name, source and range (the return fraction of every drained command, the annual CV
+of every river) move together as one parameter. Each parameter is set to the low and then the high end of its
+range (a run's ``[parameters]``, :func:`hydro.basin.set_parameters`), everything else as in the run file.
+
+``swing`` is the difference between the costs at the two ends (high end minus low end), km3/yr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+COST_STATES = ("UZB", "TKM")
+DISPLAY = {"volume": ("km3", 1e-3), "rate": ("km3/yr", 365.25e-3)}  # model units (hm3, hm3/day) as shown
+
+
+@dataclass
+class Parameter:
+    """Figures moved together: their paths (hydro.basin.set_parameters), name, source, confidence, value and range
+    (model units: hm3, hm3/day or plain)."""
+
+    label: str
+    paths: list[str]
+    source: str
+    confidence: str
+    dimension: str
+    value: float
+    low: float
+    high: float
+
+    def text(self, v: float):
+        """The value as written in a run's [parameters]."""
+        return {"volume": f"{v!r} hm3", "rate": f"{v!r} hm3/day"}.get(self.dimension, v)
+
+
+def parameters(basin) -> list[Parameter]:
+    """The basin's ranged figures, grouped by name, source and range (Qosh Tepa's demand is left out: the run
+    file's qosh_tepa.withdrawal_km3 replaces it)."""
+    groups: dict[tuple, list[tuple[str, object]]] = {}
+    for node in basin.nodes.values():
+        for key, fig in node.figures.items():
+            if fig.range is not None and not (node.settings.get("qosh_tepa") and key == "demand"):
+                groups.setdefault((key, fig.source, fig.range, fig.value), []).append((f"node.{node.name}.{key}", fig, f"{node.name}: {key}"))
+    for reach in basin.reaches:
+        for key, fig in reach.figures.items():
+            if fig.range is not None:
+                groups.setdefault((key, fig.source, fig.range, fig.value), []).append((f"reach.{reach.source_node}.{key}", fig, f"reach {reach.source_node} -> {reach.target_node}: {key}"))
+    for key, fig in basin.stochastic.items():
+        if fig.range is not None:
+            groups.setdefault((key, fig.source, fig.range, fig.value), []).append((f"stochastic.{key}", fig, f"stochastic: {key}"))
+    out = []
+    for (key, source, (low, high), value), members in groups.items():
+        fig = members[0][1]
+        label = members[0][2] if len(members) == 1 else f"{key} of {len(members)} nodes ({source})"
+        out.append(Parameter(label, [m[0] for m in members], source, fig.confidence, fig.dimension, value, low, high))
+    return out
+
+
+def qosh_tepa_cost(run_file, overrides: list) -> dict[str, float]:
+    """UZB + TKM shortfall with the run's Qosh Tepa target less without it, km3/yr: {"mean", "dry"}."""
+    from hydro.metrics import state_summary
+    from hydro.run import run_with_counterparts
+    from hydro.scenario import load_scenario
+
+    scenario = load_scenario(run_file, overrides)
+    ds, others = run_with_counterparts(scenario)
+
+    def short(d) -> float:
+        s = state_summary(d)
+        return float(s.loc[[c for c in COST_STATES if c in s.index], "shortfall_km3"].sum())
+
+    without = others.get("without_qosh_tepa", ds)
+    dry, dry_without = others.get("dry_year"), others.get("dry_year_without_qosh_tepa")
+    if dry is None:  # the run is a dry year itself
+        dry, dry_without = ds, without
+    return {"mean": short(ds) - short(without), "dry": short(dry) - short(dry_without)}
+
+
+def sensitivity(run_file, overrides=None) -> tuple[dict[str, float], pd.DataFrame]:
+    """(the cost as the run file has it, one row per parameter sorted by the larger swing)."""
+    from hydro.basin import load_basin
+    from hydro.scenario import load_scenario
+
+    overrides = list(overrides or [])
+    scenario = load_scenario(run_file, overrides)
+    base = qosh_tepa_cost(run_file, overrides)
+    rows = []
+    for p in parameters(load_basin(scenario.basin_path, scenario.parameters)):
+        ends = {}
+        for end, v in (("low", p.low), ("high", p.high)):
+            ends[end] = qosh_tepa_cost(run_file, [*overrides, *((f"parameters.{path}", p.text(v)) for path in p.paths)])
+        unit, factor = DISPLAY.get(p.dimension, ("1", 1.0))
+        rows.append({
+            "parameter": p.label, "paths": " ".join(p.paths), "source": p.source, "confidence": p.confidence,
+            "value": p.value * factor, "low": p.low * factor, "high": p.high * factor, "units": unit,
+            "cost_mean_low_km3": ends["low"]["mean"], "cost_mean_high_km3": ends["high"]["mean"],
+            "cost_dry_low_km3": ends["low"]["dry"], "cost_dry_high_km3": ends["high"]["dry"],
+            "swing_mean_km3": ends["high"]["mean"] - ends["low"]["mean"], "swing_dry_km3": ends["high"]["dry"] - ends["low"]["dry"],
+        })
+    table = pd.DataFrame(rows)
+    if len(table):
+        order = table[["swing_mean_km3", "swing_dry_km3"]].abs().max(axis=1).sort_values(ascending=False).index
+        table = table.loc[order].reset_index(drop=True)
+    return base, table
+
+
+def figure(base: dict[str, float], table: pd.DataFrame, title: str):
+    """Tornado: the cost at each parameter's low and high end, mean year and dry year side by side."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.45 * max(len(table), 4) + 1.6), sharey=True)
+    y = np.arange(len(table))[::-1]
+    for ax, which, label in ((axes[0], "mean", "in the run's years"), (axes[1], "dry", "in a dry year (90 % exceedance)")):
+        lo, hi = table[f"cost_{which}_low_km3"].to_numpy(), table[f"cost_{which}_high_km3"].to_numpy()
+        ax.barh(y, lo - base[which], left=base[which], color="tab:blue", label="low end of the range")
+        ax.barh(y, hi - base[which], left=base[which], color="tab:orange", alpha=0.8, label="high end of the range")
+        ax.axvline(base[which], color="black", lw=1)
+        ax.set_title(f"Qosh Tepa's cost to UZB + TKM {label}\n(as the basin file has it: {base[which]:.2f} km3/yr)", fontsize=9)
+        ax.set_xlabel("km3/yr")
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels([f"{p} [{c}]" for p, c in zip(table.parameter, table.confidence)], fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

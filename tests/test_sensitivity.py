@@ -1,0 +1,72 @@
+"""Basin figures set from a run's [parameters], and the one-at-a-time sensitivity of Qosh Tepa's cost (issue 13)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hydro.cli import main
+from hydro.errors import ScenarioError
+from hydro.run import prepare, run_scenario
+from hydro.scenario import load_scenario
+from hydro.sensitivity import parameters, qosh_tepa_cost, sensitivity
+from tests.conftest import RUNS
+
+SHORT = [("time.years", 3)]
+
+
+def test_a_parameter_replaces_the_basin_figure_and_is_recorded():
+    scenario = load_scenario(RUNS / "baseline.toml", [*SHORT, ("parameters.node.vakhsh.annual_flow", "21 km3/yr")])
+    network = prepare(scenario).network
+    vakhsh = [network.names[i] for i in network.inflow_idx].index("vakhsh")
+    assert network.inflow_annual[vakhsh] == pytest.approx(21000.0)
+    ds = run_scenario(scenario)
+    assert json.loads(ds.attrs["run_config_json"])["parameters"] == {"node": {"vakhsh": {"annual_flow": "21 km3/yr"}}}
+    assert "21 km3/yr" in ds.attrs["assumptions_json"]  # the report's assumptions show the value used
+
+
+def test_a_wildcard_sets_every_node_having_the_figure():
+    scenario = load_scenario(RUNS / "baseline.toml", [*SHORT, ("parameters.node.*.growing_share", 0.7)])
+    network = prepare(scenario).network
+    assert (network.offtake_growing_share == 0.7).all()
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("parameters.node.vakhsh.annual_flw", "21 km3/yr", "did you mean 'node.vakhsh.annual_flow'"),
+    ("parameters.node.vakhsh.annual_flow", "lots", "a rate with its unit"),
+    ("parameters.node.lebap.return_fraction", 1.5, "a fraction between 0 and 1"),
+])
+def test_a_bad_parameter_is_refused_naming_the_run_file(key, value, expected):
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(RUNS / "baseline.toml", [(key, value)])
+    assert "baseline.toml" in str(err.value) and "parameters" in str(err.value) and expected in str(err.value)
+
+
+def test_ranged_figures_are_grouped_by_name_source_and_range():
+    basin = prepare(load_scenario(RUNS / "baseline.toml", SHORT)).basin
+    groups = {p.label: p for p in parameters(basin)}
+    rf = next(p for label, p in groups.items() if label.startswith("return_fraction of"))
+    assert len(rf.paths) >= 5 and rf.source == "TEXTBOOK-RF" and (rf.low, rf.high) == (0.20, 0.30)
+    assert not any("qosh_tepa" in path and path.endswith(".demand") for p in groups.values() for path in p.paths)
+
+
+def test_sensitivity_rows_are_the_cost_at_each_end():
+    """Each row's ends equal a plain cost evaluation with that parameter set by hand; the base is the run's own."""
+    base, table = sensitivity(RUNS / "baseline.toml", SHORT)
+    assert base == qosh_tepa_cost(RUNS / "baseline.toml", SHORT)
+    assert base["mean"] > 0 and base["dry"] > base["mean"]
+    row = table[table.parameter.str.startswith("reach lebap -> tuyamuyun")].iloc[0]
+    by_hand = qosh_tepa_cost(RUNS / "baseline.toml", [*SHORT, ("parameters.reach.lebap.loss_fraction", float(row.high))])
+    assert row.cost_mean_high_km3 == pytest.approx(by_hand["mean"], abs=1e-12)
+    assert row.cost_dry_high_km3 == pytest.approx(by_hand["dry"], abs=1e-12)
+    assert row.swing_mean_km3 == pytest.approx(row.cost_mean_high_km3 - row.cost_mean_low_km3)
+    swings = table[["swing_mean_km3", "swing_dry_km3"]].abs().max(axis=1)
+    assert list(swings) == sorted(swings, reverse=True)
+
+
+def test_cli_writes_table_and_tornado(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main(["sensitivity", str(RUNS / "baseline.toml"), "--set", "time.years=3", "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} == {"sensitivity.csv", "sensitivity.png", "outputs.json"}
+    assert "Qosh Tepa's cost to UZB + TKM as the basin file has it" in capsys.readouterr().out
