@@ -36,6 +36,7 @@ class Parameter:
 
     def text(self, v: float):
         """The value as written in a run's [parameters]."""
+        v = float(v)
         return {"volume": f"{v!r} hm3", "rate": f"{v!r} hm3/day"}.get(self.dimension, v)
 
 
@@ -130,3 +131,38 @@ def figure(base: dict[str, float], table: pd.DataFrame, title: str):
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def sample(params: list[Parameter], n: int, seed: int) -> list[dict[str, float]]:
+    """`n` parameter sets drawn by Latin hypercube, each parameter uniform over its range (model units)."""
+    from scipy.stats import qmc
+
+    if not params:
+        return [{} for _ in range(n)]
+    unit = qmc.LatinHypercube(d=len(params), seed=seed).random(n)
+    return [{p.label: p.low + u[j] * (p.high - p.low) for j, p in enumerate(params)} for u in unit]
+
+
+def uncertainty(run_file, overrides=None, samples: int = 100, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Qosh Tepa's cost over `samples` parameter sets (every ranged figure at once, :func:`sample`): (one row
+    per set: its values and costs; the band: mean, p05, p50, p95 of the mean- and dry-year cost, km3/yr)."""
+    from hydro.basin import load_basin
+    from hydro.scenario import load_scenario
+
+    overrides = list(overrides or [])
+    scenario = load_scenario(run_file, overrides)
+    params = parameters(load_basin(scenario.basin_path, scenario.parameters))
+    rows = []
+    for i, values in enumerate(sample(params, samples, seed)):
+        sets = [(f"parameters.{path}", p.text(values[p.label])) for p in params for path in p.paths]
+        cost = qosh_tepa_cost(run_file, [*overrides, *sets])
+        unit = {p.label: DISPLAY.get(p.dimension, ("1", 1.0))[1] for p in params}
+        rows.append({"sample": i, **{k: v * unit[k] for k, v in values.items()}, "cost_mean_km3": cost["mean"], "cost_dry_km3": cost["dry"]})
+    table = pd.DataFrame(rows)
+    band = pd.DataFrame({
+        which: {"mean": table[f"cost_{which}_km3"].mean(), "p05": table[f"cost_{which}_km3"].quantile(0.05),
+                "p50": table[f"cost_{which}_km3"].quantile(0.50), "p95": table[f"cost_{which}_km3"].quantile(0.95)}
+        for which in ("mean", "dry")
+    }).T
+    band.index.name = "year"
+    return table, band

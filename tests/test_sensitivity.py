@@ -70,3 +70,24 @@ def test_cli_writes_table_and_tornado(tmp_path, capsys):
     assert main(["sensitivity", str(RUNS / "baseline.toml"), "--set", "time.years=3", "--out", str(out)]) == 0
     assert {p.name for p in out.iterdir()} == {"sensitivity.csv", "sensitivity.png", "outputs.json"}
     assert "Qosh Tepa's cost to UZB + TKM as the basin file has it" in capsys.readouterr().out
+
+
+def test_uncertainty_samples_every_range_and_gives_an_ordered_band():
+    from hydro.sensitivity import DISPLAY, uncertainty
+
+    table, band = uncertainty(RUNS / "baseline.toml", SHORT, samples=6, seed=3)
+    again, _ = uncertainty(RUNS / "baseline.toml", SHORT, samples=6, seed=3)
+    assert len(table) == 6 and table.equals(again)  # the same seed, the same sets and costs
+    basin = prepare(load_scenario(RUNS / "baseline.toml", SHORT)).basin
+    for p in parameters(basin):
+        factor = DISPLAY.get(p.dimension, ("1", 1.0))[1]
+        values = table[p.label]
+        assert (values >= p.low * factor - 1e-12).all() and (values <= p.high * factor + 1e-12).all()
+        assert values.nunique() == 6  # Latin hypercube: one draw in each sixth of the range
+    for which in ("mean", "dry"):
+        assert band.loc[which, "p05"] <= band.loc[which, "p50"] <= band.loc[which, "p95"]
+    # a set's cost is the cost of a plain run with those figures
+    p = parameters(basin)
+    first = table.iloc[0]
+    sets = [(f"parameters.{path}", q.text(first[q.label] / DISPLAY.get(q.dimension, ("1", 1.0))[1])) for q in p for path in q.paths]
+    assert qosh_tepa_cost(RUNS / "baseline.toml", [*SHORT, *sets])["mean"] == pytest.approx(first.cost_mean_km3, abs=1e-9)
