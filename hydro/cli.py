@@ -249,6 +249,9 @@ def _run(args) -> int:
         offtakes.round(4).to_csv(tmp("offtakes.csv"))
         charts.save(charts.shortfall_figure(ds, title), tmp("shortfall.png"))
         by_type = {f"{t} ({metrics.member_years(ds, metrics.period_mask(ds, t + ' years'))} yr)": summaries[f"{t} years"].shortfall_pct for t in types}
+        head, low = _qosh_tepa_head(scenario, ds, results)
+        if head is not None:
+            head.round(4).to_csv(tmp("qosh_tepa.csv"))
         ds.close()
     elapsed = time.perf_counter() - started
     print(title)
@@ -269,8 +272,43 @@ def _run(args) -> int:
     print()
     print(terminals.round(2).to_string())
     print()
-    print(f"wrote {', '.join(str(out / f) for f in ('results.nc', 'summary.csv', 'offtakes.csv', 'shortfall.png'))} in {elapsed:.1f} s")
+    written = ["results.nc", "summary.csv", "offtakes.csv", "shortfall.png"]
+    if head is not None:
+        written.append("qosh_tepa.csv")
+        share = 100.0 * head.withdrawal_km3.sum() / head.river_at_head_km3.sum()
+        import calendar
+
+        print(f"Qosh Tepa takes {share:.1f} % of the river at its head over the year, {head.share_pct.max():.1f} % in its "
+              f"highest month ({calendar.month_name[int(head.share_pct.idxmax())]}); monthly table in qosh_tepa.csv")
+        for where, (with_qt, without) in low.items():
+            print(f"Low flow {where} (monthly mean discharge exceeded in 95 % of member-months): {with_qt:,.0f} m3/s with Qosh Tepa, "
+                  f"{without:,.0f} without ({100.0 * (with_qt - without) / without:+.1f} %)")
+        print()
+    print(f"wrote {', '.join(str(out / f) for f in written)} in {elapsed:.1f} s")
     return 0
+
+
+def _qosh_tepa_head(scenario, ds, results):
+    """(per calendar month: Qosh Tepa's withdrawal, the river at its head and the share, or None when the run has no
+    Qosh Tepa withdrawal; {where: (95 % low flow with, without) in m3/s})."""
+    from hydro import metrics
+    from hydro.basin import load_basin
+    from hydro.results import counterparts
+
+    node = next((n for n, nd in load_basin(scenario.basin_path).nodes.items() if nd.settings.get("qosh_tepa")), None)
+    if node is None or scenario.qosh_tepa.withdrawal_km3 <= 0 or node not in ds.node.values or "withdrawal" not in ds or "inflow" not in ds:
+        return None, {}
+    head = metrics.head_share(ds, node)
+    low = {}
+    without = counterparts(results, ds).get("without")
+    if without is not None and "flow" in ds:
+        if node in without.node.values:  # without Qosh Tepa the river below its head is what arrives there
+            low["below the Qosh Tepa head"] = (metrics.exceeded_m3s(ds.flow.sel(node=node), ds.days),
+                                               metrics.exceeded_m3s(without.inflow.sel(node=node), without.days))
+        if "kerki" in ds.node.values and "kerki" in without.node.values:  # a junction: what arrives passes
+            low["at Kerki"] = (metrics.exceeded_m3s(ds.flow.sel(node="kerki"), ds.days),
+                               metrics.exceeded_m3s(without.inflow.sel(node="kerki"), without.days))
+    return head, low
 
 
 def _compare(args) -> int:

@@ -210,3 +210,30 @@ def exceedance_curve(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def storage_envelope(ds: xr.Dataset, node: str, q=(5, 50, 95)) -> xr.DataArray:
     """Percentiles of storage over members at `node` per month, km3: dims (quantile, time)."""
     return ds.storage.sel(node=node).quantile(np.array(q) / 100.0, dim="member") / 1000.0
+
+
+M3S_PER_HM3_DAY = 1e6 / 86400.0  # 1 hm3/day in m3/s
+
+
+def discharge_m3s(volume: xr.DataArray, days: xr.DataArray) -> xr.DataArray:
+    """Monthly volumes (hm3) as mean discharges (m3/s)."""
+    return volume / days * M3S_PER_HM3_DAY
+
+
+def exceeded_m3s(volume: xr.DataArray, days: xr.DataArray, exceedance: float = 0.95) -> float:
+    """The monthly mean discharge (m3/s) exceeded in `exceedance` of the member-months of `volume` (hm3 per month,
+    dims member and time): the 95 % low flow by default."""
+    q = discharge_m3s(volume, days).values.ravel()
+    return float(np.quantile(q, 1.0 - exceedance))
+
+
+def head_share(ds: xr.Dataset, node: str) -> pd.DataFrame:
+    """Per calendar month: the offtake's mean withdrawal and the river arriving at its head (km3 in that month,
+    member and year mean) and the withdrawal as a share of that river, %."""
+    month = ds.time.dt.month
+    taken = ds.withdrawal.sel(node=node).groupby(month).mean(("member", "time")) / 1000.0
+    river = ds.inflow.sel(node=node).groupby(month).mean(("member", "time")) / 1000.0
+    table = pd.DataFrame({"withdrawal_km3": taken.to_series(), "river_at_head_km3": river.to_series()})
+    table["share_pct"] = (100.0 * table.withdrawal_km3 / table.river_at_head_km3.where(table.river_at_head_km3 > 0)).fillna(0.0)
+    table.index.name = "month"
+    return table

@@ -147,13 +147,13 @@ def needed_counterparts(scenario: Scenario, has_dry_years: bool) -> dict[str, li
 
 def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | None = None, members: slice | None = None) -> xr.Dataset:
     """One counterpart run of `scenario` (its run document with `overrides`), keeping what reports need
-    (:data:`hydro.variables.COUNTERPART`) at offtakes and terminals. When the overrides leave the hydrology alone,
+    (:data:`hydro.variables.COUNTERPART`) at offtakes, terminals and the gauges (Kerki). When the overrides leave the hydrology alone,
     the inflows of `base` (the run's own inputs) are reused, so the members are paired; `members` limits it to a
     block of them."""
     from dataclasses import replace
 
     from hydro.scenario import scenario_from_dict
-    from hydro.variables import COUNTERPART
+    from hydro.variables import COUNTERPART, SUMMARY_GAUGES
 
     other = scenario_from_dict(scenario.doc, scenario.path, overrides)
     other.basin_path, other.series_path = scenario.basin_path, other.series_path or scenario.series_path
@@ -163,9 +163,10 @@ def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | N
     else:
         inputs = prepare(other)
     inflows = inputs.inflows if members is None else inputs.inflows[members]
-    arrays = simulate(inputs.network, inflows, inputs.demands, other.axis, inputs.rule, keep=COUNTERPART)
+    net = inputs.network
+    kept = [i for i, (n, k) in enumerate(zip(net.names, net.kind_name)) if k in ("offtake", "terminal") or n in SUMMARY_GAUGES]
+    arrays = simulate(net, inflows, inputs.demands, other.axis, inputs.rule, keep=COUNTERPART, nodes=kept)
     ds = _dataset(other, inputs, arrays, members)
-    ds = ds.isel(node=np.flatnonzero(np.isin(ds.kind.values, ("offtake", "terminal"))))
     ds.attrs = {"title": f"{ds.attrs.get('title', '')}: counterpart {name}", "counterpart": name,
                 "overrides_json": json.dumps(overrides), "rule": other.rule, "package_version": ds.attrs["package_version"],
                 "qosh_tepa_withdrawal_km3": float(other.qosh_tepa.withdrawal_km3), "hydrology": other.hydrology_kind,
