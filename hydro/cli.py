@@ -100,6 +100,18 @@ def _parser() -> argparse.ArgumentParser:
     unc.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
     unc.add_argument("--out", default=None, help="output folder (default: out/<run file name>_uncertainty)")
 
+    cal = sub.add_parser("calibrate", help="fit the basin's ranged figures to the recorded years; write the sets, the best one and its hindcast")
+    cal.add_argument("run_file", type=Path, nargs="?", default=Path("runs/hindcast.toml"),
+                     help="the hindcast run file (default: runs/hindcast.toml)")
+    cal.add_argument("--samples", type=int, default=300, help="parameter sets drawn by Latin hypercube (default 300)")
+    cal.add_argument("--tolerance", type=float, default=0.15, help="a set is behavioural when every calibration figure is within this relative error (default 0.15)")
+    cal.add_argument("--refine", type=int, default=60, help="evaluations of the local search from the best set (default 60; 0: none)")
+    cal.add_argument("--seed", type=int, default=0)
+    cal.add_argument("--cost-run", dest="cost_run", type=Path, default=None,
+                     help="also give Qosh Tepa's cost in this run file for every behavioural set (e.g. runs/baseline.toml)")
+    cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
+    cal.add_argument("--out", default=None, help="output folder (default: out/calibrate)")
+
     val = sub.add_parser("validate", help="check a basin folder (or a run file and its basin) without running")
     val.add_argument("path", type=Path)
     return p
@@ -111,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     handler = {"run": _run, "compare": _compare, "sweep": _sweep, "report": _report, "leverage": _leverage,
                "check": _check, "rerun": _rerun, "chart": _chart, "validate": _validate, "hindcast": _hindcast,
-               "sensitivity": _sensitivity, "uncertainty": _uncertainty}[args.command]
+               "sensitivity": _sensitivity, "uncertainty": _uncertainty, "calibrate": _calibrate}[args.command]
     if args.debug:
         return handler(args)
     previous = _on_signals(args)
@@ -537,6 +549,85 @@ def _uncertainty(args) -> int:
           f"over its range, Latin hypercube, seed {args.seed}); 'mean' = the run's years, 'dry' = a 90 %-exceedance year:")
     print(band.round(2).to_string())
     print(f"wrote {out / 'uncertainty.csv'}, {out / 'uncertainty_band.csv'} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _calibrate(args) -> int:
+    import datetime
+
+    import pandas as pd
+
+    import hydro
+    from hydro import charts
+    from hydro.errors import Problem, ScenarioError
+    from hydro.fit import calibrate, display_sets, parameters_toml, score
+    from hydro.hindcast import figure as hindcast_figure
+    from hydro.hindcast import skill
+    from hydro.results import atomic_outputs
+    from hydro.scenario import load_scenario, parse_set
+
+    for name, value, ok, what in (("--samples", args.samples, 1 <= args.samples <= 100_000, "a number of sets from 1 to 100,000"),
+                                  ("--tolerance", args.tolerance, 0 < args.tolerance < 10, "a relative error above 0, e.g. 0.15"),
+                                  ("--refine", args.refine, 0 <= args.refine <= 10_000, "a number of evaluations from 0 to 10,000")):
+        if not ok:
+            raise ScenarioError([Problem("<command line>", name, value, what)])
+    if not args.run_file.is_file():
+        raise ScenarioError([Problem(str(args.run_file), "<file>", "<does not exist>", "a hindcast run file, e.g. runs/hindcast.toml")])
+    overrides = [parse_set(s) for s in args.overrides]
+    scenario = load_scenario(args.run_file, overrides)
+    cost_scenario = load_scenario(args.cost_run, overrides) if args.cost_run is not None else None
+    out = check_out(args.out if args.out is not None else Path("out") / "calibrate", inputs=[scenario.basin_path])
+    started = time.perf_counter()
+    total = 1 + args.samples + args.refine
+
+    def progress(n):
+        if n % 25 == 0 or n == total:
+            print(f"  {n} sets evaluated ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+
+    result = calibrate(args.run_file, overrides, args.samples, args.tolerance, args.seed, args.refine, progress)
+    sets = result["sets"]
+    behavioural = sets[sets.behavioural]
+    if cost_scenario is not None and len(behavioural):
+        from hydro.fit import _sets
+        from hydro.sensitivity import qosh_tepa_cost
+
+        costs = [qosh_tepa_cost(args.cost_run, [*overrides, *_sets(result["params"], row)]) for _, row in behavioural.iterrows()]
+        sets.loc[behavioural.index, "cost_mean_km3"] = [c["mean"] for c in costs]
+        sets.loc[behavioural.index, "cost_dry_km3"] = [c["dry"] for c in costs]
+        behavioural = sets[sets.behavioural]
+    provenance = {"made": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                  "package_version": hydro.__version__, "run_file": str(args.run_file.resolve()),
+                  "basin_sha256": __import__("hydro.basin", fromlist=["load_basin"]).load_basin(scenario.basin_path).sha256,
+                  "sets": f"{len(sets)} ({args.samples} Latin hypercube, seed {args.seed}; {args.refine} refinement evaluations at most)",
+                  "objective": "RMS of the calibration figures' relative errors (hindcast.csv, role calibration)",
+                  "best": f"set {result['best_index']}: " + ", ".join(f"{k} {v:.4f}" for k, v in score(result["best_table"]).items()),
+                  "behavioural": f"{len(behavioural)} sets with every calibration figure within {args.tolerance:.0%}"}
+    with atomic_outputs(out, command_line(args)) as tmp:
+        display_sets({**result, "sets": sets}).round(6).to_csv(tmp("calibration_sets.csv"), index=False)
+        tmp("calibrated.toml").write_text(parameters_toml(result, provenance), encoding="utf-8")
+        result["best_table"].round(4).to_csv(tmp("hindcast_calibrated.csv"), index=False)
+        charts.save(hindcast_figure(result["best_table"], f"Hindcast with the calibrated set ({scenario.rule})"), tmp("hindcast_calibrated.png"))
+    print(f"calibrated {len(result['params'])} parameters on {len(sets)} sets in {time.perf_counter() - started:.0f} s")
+    with pd.option_context("display.width", 200):
+        print("\nSkill as written:")
+        print(skill(result["as_written"]).to_string())
+        print("\nSkill with the best set:")
+        print(skill(result["best_table"]).to_string())
+        from hydro.sensitivity import DISPLAY
+
+        print("\nBest set against the basin file:")
+        unit = {p.label: DISPLAY.get(p.dimension, ("1", 1.0)) for p in result["params"]}
+        print(pd.DataFrame({"as written": {p.label: p.value * unit[p.label][1] for p in result["params"]},
+                            "best": {k: v * unit[k][1] for k, v in result["best"].items()},
+                            "low": {p.label: p.low * unit[p.label][1] for p in result["params"]},
+                            "high": {p.label: p.high * unit[p.label][1] for p in result["params"]},
+                            "units": {k: u for k, (u, _) in unit.items()}}).round(4).to_string())
+        print(f"\n{len(behavioural)} behavioural sets (every calibration figure within {args.tolerance:.0%}) of {len(sets)}")
+        if "cost_mean_km3" in sets and len(behavioural):
+            band = behavioural[["cost_mean_km3", "cost_dry_km3"]].quantile([0.05, 0.5, 0.95]).T
+            print(f"Qosh Tepa's cost to UZB + TKM in {args.cost_run} over the behavioural sets (km3/yr; p5, p50, p95):")
+            print(band.round(2).to_string())
+    print(f"wrote {out / 'calibration_sets.csv'}, {out / 'calibrated.toml'}, {out / 'hindcast_calibrated.csv'}, {out / 'hindcast_calibrated.png'}")
     return 0
 
 
