@@ -725,6 +725,10 @@ def _validate(args) -> int:
     else:
         basin = load_basin(path)
         what = f"basin {path}"
+    if "recorded_figures" in basin.files:  # read by hydro hindcast: check it here too
+        from hydro.hindcast import load_recorded
+
+        load_recorded(basin)
     network = compile_network(basin)
     kinds = {k: network.kind_name.count(k) for k in ("inflow", "junction", "reservoir", "offtake", "terminal")}
     n_fig = sum(1 for _ in basin.figures())

@@ -26,12 +26,15 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
 from hydro.errors import Problem, ScenarioError, did_you_mean
+
+if TYPE_CHECKING:  # pandas and xarray load when a hindcast runs, so that hydro validate can check the CSV quickly
+    import pandas as pd
+    import xarray as xr
 
 PERIODS = {"annual": list(range(1, 13)), "jan_mar": [1, 2, 3], "apr_sep": [4, 5, 6, 7, 8, 9], "oct_dec": [10, 11, 12], "jan1": []}
 COLUMNS = ("figure", "year", "period", "value_km3", "source")
@@ -154,6 +157,8 @@ def hindcast(run_file, overrides=None, validate=None) -> pd.DataFrame:
     """Replay every recorded year of the run file's basin and set each published figure against the model: one
     row per published figure (figure, year, period, published, simulated, relative_error, role, source, note;
     volumes in km3)."""
+    import pandas as pd
+
     from hydro.basin import load_basin
     from hydro.network import compile_network
     from hydro.run import run_scenario
@@ -193,6 +198,8 @@ def _row(r: Recorded, simulated: float, role: str, reason: str) -> dict:
 def skill(table: pd.DataFrame) -> pd.DataFrame:
     """Per role (calibration, validation): number of figures, median and largest absolute relative error, share
     within 10 % and 20 %. Input rows are left out."""
+    import pandas as pd
+
     done = table.dropna(subset=["simulated"])
     done = done[done.role.isin(["calibration", "validation"])]
     err = done.relative_error.abs()

@@ -112,3 +112,10 @@ def test_a_historical_year_needs_percentages_or_volumes(tmp_path):
     path.write_text(path.read_text(encoding="utf-8") + "2019,,,,YB20,none given,,,\n", encoding="utf-8")
     with pytest.raises(BasinError, match="three percentages of norm .* or three seasonal volumes in km3"):
         load_basin(folder)
+
+
+def test_validate_checks_the_recorded_figures_too(tmp_path, capsys):
+    folder = _basin_with(tmp_path, "figure,year,period,value_km3,source,note\nnurek_outflow,2021,annual,19.0,YB21,\n")
+    assert main(["validate", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "recorded_figures.csv" in err and "line 2.figure" in err
