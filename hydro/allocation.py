@@ -38,6 +38,7 @@ from hydro.network import OFFTAKE, TERMINAL, Network
 from hydro.units import m3s_to_hm3
 
 AFGHANISTAN_POSITIONS = ("outside", "quota", "capped")
+CUT_BASES = ("natural", "after_afghan_use")  # what the ICWC seasonal cut is forecast on
 
 FIXED, PROPORTIONAL, KERKI = 0, 1, 2  # kinds of share (Plan.share_kind)
 
@@ -228,6 +229,11 @@ class IcwcQuota(AllocationRule):
     Arithmetic per season: cut = min(1, F / N), with N the natural flow at the forecast point (Kerki) in the
     basin's mean year over the season's months and F the forecast of it: the season's actual natural flow
     (perfect foresight) times (1 + forecast_error x e), e ~ N(0, 1) drawn per member and season from `seed`.
+    ``cut_basis = "after_afghan_use"`` forecasts what reaches the ICWC states instead: F less what the Afghan
+    offtakes outside the regime above the forecast point ask in the season (their fixed ceilings: the request, or
+    Qosh Tepa's cap), against N less the same offtakes' asks without Qosh Tepa (the Afghan use the limits were
+    set with), so that Qosh Tepa cuts every state's limit in proportion; the default, ``"natural"``, leaves it to
+    fall on whoever is downstream. The reference gives no published basis (U).
     Each state's offtakes then draw against its seasonal limit (:class:`SeasonalLimits`): at most
     min(1, cut x L_s / D_s) of their request. With ``environment_first`` the delta is protected at
     (delta_km3 + sanitary_km3) x cut on the basin's monthly pattern of the requirement.
@@ -238,8 +244,10 @@ class IcwcQuota(AllocationRule):
     unsourced = False
 
     def __init__(self, limits_km3: dict | None = None, delta_km3: float = 4.2, sanitary_km3: float = 0.8,
-                 forecast_error: float = 0.0, forecast_point: str = "kerki", seed: int = 0, **options):
+                 forecast_error: float = 0.0, forecast_point: str = "kerki", seed: int = 0, cut_basis: str = "natural", **options):
         super().__init__(**options)
+        if cut_basis not in CUT_BASES:
+            raise ValueError(f"cut_basis: found {cut_basis!r}, expected " + did_you_mean(str(cut_basis), CUT_BASES))
         if limits_km3 is not None and not isinstance(limits_km3, dict):
             raise ValueError(f"limits_km3: found {limits_km3!r}, expected a table of annual limits by state, e.g. {{ UZB = 22.0 }}")
         limits = dict(self.default_limits if limits_km3 is None else limits_km3)
@@ -258,6 +266,7 @@ class IcwcQuota(AllocationRule):
         self.forecast_error = float(forecast_error)
         self.forecast_point = forecast_point
         self.seed = int(seed)
+        self.cut_basis = cut_basis
 
     def refine(self, plan: dict, run: RunFacts) -> None:
         from hydro.hydrology import climatology
@@ -270,6 +279,13 @@ class IcwcQuota(AllocationRule):
             cols = list(range(len(net.inflow_idx)))  # no such gauge: the basin's whole natural flow
         natural = run.inflows[:, :, cols].sum(axis=2)  # (members, T)
         norm = climatology(net, run.axis, 1)[0][:, cols].sum(axis=1)  # (T,)
+        if self.cut_basis == "after_afghan_use":  # what the Afghan offtakes outside the regime above the point ask
+            above_nodes = set(net.upstream_of(self.forecast_point)) if self.forecast_point in net.names else set(net.names)
+            outside = [k for k, i in enumerate(net.offtake_idx)
+                       if run.states[k] == "AFG" and not run.takes_part(self.afghanistan)[k] and net.names[i] in above_nodes]
+            older = [k for k in outside if k != net.qosh_tepa]  # the use the limits were set with
+            natural = natural - plan["fixed"][:, outside].sum(axis=1)[None, :]
+            norm = norm - plan["fixed"][:, older].sum(axis=1)
         rng = np.random.default_rng(self.seed)
         cut = np.ones((len(run.epoch_keys), run.members))
         for e, key in enumerate(run.epoch_keys):  # one forecast per season, drawn in the order of the seasons

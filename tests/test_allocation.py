@@ -257,3 +257,40 @@ def test_environment_first_meets_the_delta_in_a_dry_year():
     unmet = lambda ds: float((ds.requirement - ds.inflow).clip(min=0).sel(node="aral_sea").sum())  # noqa: E731
     assert unmet(plain) > 100.0  # hm3 over two years
     assert unmet(first) < 1e-6
+
+
+def test_icwc_cut_after_afghan_use_spreads_qosh_tepa_over_every_state():
+    """cut_basis = "after_afghan_use", mean year: each season's cut is (N - A) / (N - A_old), with N the natural
+    flow above Kerki, A what the Afghan offtakes ask (Qosh Tepa included) and A_old without Qosh Tepa. Tajikistan
+    (limit 9.8 = its demand, upstream of every cut) then takes its request x the cut, month by month; without Qosh
+    Tepa the cut is 1 and the basis changes nothing."""
+    base = [("time.years", 2), ("rule", "icwc_quota"), ("allocation.cut_basis", "after_afghan_use")]
+    scenario = load_scenario(RUNS / "baseline.toml", base)
+    inputs = prepare(scenario)
+    net, axis = inputs.network, scenario.axis
+    above = set(net.upstream_of("kerki"))
+    natural = climatology(net, axis, 1)[0][:, [k for k, i in enumerate(net.inflow_idx) if net.names[i] in above]].sum(axis=1)
+    requests = np.minimum(inputs.demands.offtake, inputs.demands.capacity[None, :] * axis.days[:, None])
+    afghan = [k for k, i in enumerate(net.offtake_idx) if net.state[i] == "AFG"]
+    qt = net.qosh_tepa
+    season = axis.water_year * 2 + axis.growing
+    expected = np.zeros(axis.months)
+    tjk = [k for k, i in enumerate(net.offtake_idx) if net.state[i] == "TJK"]
+    for key in np.unique(season):
+        m = season == key
+        a, a_old = requests[m][:, afghan].sum(), requests[m][:, [k for k in afghan if k != qt]].sum()
+        cut = min(1.0, (natural[m].sum() - a) / (natural[m].sum() - a_old))
+        expected[m] = requests[m][:, tjk].sum(axis=1) * cut
+    ds = run_scenario(scenario)
+    got = ds.withdrawal.sel(node=[net.names[net.offtake_idx[k]] for k in tjk]).sum("node").isel(member=0).values
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    assert got.sum() < requests[:, tjk].sum() * 0.95  # Qosh Tepa's 6 km3 cuts Tajikistan too
+    without = [*base, ("qosh_tepa.withdrawal_km3", 0.0)]
+    natural_basis = [("time.years", 2), ("rule", "icwc_quota"), ("qosh_tepa.withdrawal_km3", 0.0)]
+    np.testing.assert_array_equal(run_scenario(load_scenario(RUNS / "baseline.toml", without)).withdrawal.values,
+                                  run_scenario(load_scenario(RUNS / "baseline.toml", natural_basis)).withdrawal.values)
+
+
+def test_icwc_cut_basis_is_checked():
+    with pytest.raises(ScenarioError, match="cut_basis: found 'afgan'"):
+        load_scenario(RUNS / "baseline.toml", [("rule", "icwc_quota"), ("allocation.cut_basis", "afgan")])
