@@ -588,10 +588,9 @@ def _calibrate(args) -> int:
     sets = result["sets"]
     behavioural = sets[sets.behavioural]
     if cost_scenario is not None and len(behavioural):
-        from hydro.fit import _sets
-        from hydro.sensitivity import qosh_tepa_cost
+        from hydro.sensitivity import parameter_overrides, qosh_tepa_cost
 
-        costs = [qosh_tepa_cost(args.cost_run, [*overrides, *_sets(result["params"], row)]) for _, row in behavioural.iterrows()]
+        costs = [qosh_tepa_cost(args.cost_run, [*overrides, *parameter_overrides(result["params"], row)]) for _, row in behavioural.iterrows()]
         sets.loc[behavioural.index, "cost_mean_km3"] = [c["mean"] for c in costs]
         sets.loc[behavioural.index, "cost_dry_km3"] = [c["dry"] for c in costs]
         behavioural = sets[sets.behavioural]

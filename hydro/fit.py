@@ -27,10 +27,6 @@ def fit_parameters(basin) -> list:
     return [p for p in parameters(basin) if not p.paths[0].startswith("stochastic.") and p.paths[0].split(".")[-1] not in SKIPPED_KEYS]
 
 
-def _sets(params, values: dict[str, float]) -> list[tuple[str, object]]:
-    return [(f"parameters.{path}", p.text(values[p.label])) for p in params for path in p.paths]
-
-
 def score(table: pd.DataFrame) -> dict[str, float]:
     """RMS and largest absolute relative error of the calibration and the validation figures."""
     out = {}
@@ -50,7 +46,7 @@ def calibrate(run_file, overrides=None, samples: int = 300, tolerance: float = 0
     from hydro.basin import load_basin
     from hydro.hindcast import hindcast
     from hydro.scenario import load_scenario
-    from hydro.sensitivity import sample
+    from hydro.sensitivity import parameter_overrides, sample
 
     overrides = list(overrides or [])
     scenario = load_scenario(run_file, overrides)
@@ -58,7 +54,7 @@ def calibrate(run_file, overrides=None, samples: int = 300, tolerance: float = 0
     rows, tables = [], {}
 
     def evaluate(values: dict[str, float], how: str) -> float:
-        table = hindcast(run_file, [*overrides, *_sets(params, values)])
+        table = hindcast(run_file, [*overrides, *parameter_overrides(params, values)])
         s = score(table)
         err = table.loc[table.role == "calibration", "relative_error"].abs()
         rows.append({"set": len(rows), "how": how, **values, **s, "behavioural": bool((err <= tolerance).all())})

@@ -235,6 +235,19 @@ def _fail(row, code, t, i, var, residual):
     row[4] = residual
 
 
+@njit(cache=True, inline="always")
+def _delivered(net, buf, expected):
+    """expected[i] = what the reaches (after their losses) and the return flows deliver to node i this month, hm3."""
+    for i in range(net.kind.shape[0]):
+        expected[i] = 0.0
+    for i in range(net.kind.shape[0]):
+        if net.down[i] >= 0:
+            expected[net.down[i]] += buf[FLOW, i] - buf[LOSS, i]
+    for k in range(net.off_node.shape[0]):
+        if net.ret_to[k] >= 0:
+            expected[net.ret_to[k]] += buf[RET, net.off_node[k]]
+
+
 @njit(cache=True)
 def _first_failure(net, buf, start, t, rtol, expected, worst, row):
     """:func:`_check_month` test by test in its canonical order (NaN, negatives, values that must be zero, node
@@ -258,14 +271,7 @@ def _first_failure(net, buf, start, t, rtol, expected, worst, row):
             if zero and abs(buf[v, i]) > ABSOLUTE_FLOOR:
                 _fail(row, 3, t, i, v, buf[v, i])
                 return False
-    for i in range(N):  # what the reaches and return flows deliver to each node
-        expected[i] = 0.0
-    for i in range(N):
-        if net.down[i] >= 0:
-            expected[net.down[i]] += buf[FLOW, i] - buf[LOSS, i]
-    for k in range(net.off_node.shape[0]):
-        if net.ret_to[k] >= 0:
-            expected[net.ret_to[k]] += buf[RET, net.off_node[k]]
+    _delivered(net, buf, expected)
     total_in = 0.0
     total_out = 0.0
     moved = 0.0
@@ -317,14 +323,7 @@ def _check_month(net, buf, start, t, rtol, expected, worst, row):
     One pass over the nodes tests everything at once; on the first doubt :func:`_first_failure` repeats the check
     in its canonical order, so that the failure reported does not depend on the order of this pass."""
     N = net.kind.shape[0]
-    for i in range(N):
-        expected[i] = 0.0
-    for i in range(N):
-        if net.down[i] >= 0:
-            expected[net.down[i]] += buf[FLOW, i] - buf[LOSS, i]
-    for k in range(net.off_node.shape[0]):
-        if net.ret_to[k] >= 0:
-            expected[net.ret_to[k]] += buf[RET, net.off_node[k]]
+    _delivered(net, buf, expected)
     w0 = worst[0]
     w1 = worst[1]
     total_in = 0.0

@@ -40,6 +40,11 @@ class Parameter:
         return {"volume": f"{v!r} hm3", "rate": f"{v!r} hm3/day"}.get(self.dimension, v)
 
 
+def parameter_overrides(params: list[Parameter], values: dict[str, float]) -> list[tuple[str, object]]:
+    """Run-file overrides setting each parameter's figures to `values` (label -> value in model units)."""
+    return [(f"parameters.{path}", p.text(values[p.label])) for p in params for path in p.paths]
+
+
 def parameters(basin) -> list[Parameter]:
     """The basin's ranged figures, grouped by name, source and range (Qosh Tepa's demand is left out: the run
     file's qosh_tepa.withdrawal_km3 replaces it)."""
@@ -95,7 +100,7 @@ def sensitivity(run_file, overrides=None) -> tuple[dict[str, float], pd.DataFram
     for p in parameters(load_basin(scenario.basin_path, scenario.parameters)):
         ends = {}
         for end, v in (("low", p.low), ("high", p.high)):
-            ends[end] = qosh_tepa_cost(run_file, [*overrides, *((f"parameters.{path}", p.text(v)) for path in p.paths)])
+            ends[end] = qosh_tepa_cost(run_file, [*overrides, *parameter_overrides([p], {p.label: v})])
         unit, factor = DISPLAY.get(p.dimension, ("1", 1.0))
         rows.append({
             "parameter": p.label, "paths": " ".join(p.paths), "source": p.source, "confidence": p.confidence,
@@ -154,8 +159,7 @@ def uncertainty(run_file, overrides=None, samples: int = 100, seed: int = 0) -> 
     params = parameters(load_basin(scenario.basin_path, scenario.parameters))
     rows = []
     for i, values in enumerate(sample(params, samples, seed)):
-        sets = [(f"parameters.{path}", p.text(values[p.label])) for p in params for path in p.paths]
-        cost = qosh_tepa_cost(run_file, [*overrides, *sets])
+        cost = qosh_tepa_cost(run_file, [*overrides, *parameter_overrides(params, values)])
         unit = {p.label: DISPLAY.get(p.dimension, ("1", 1.0))[1] for p in params}
         rows.append({"sample": i, **{k: v * unit[k] for k, v in values.items()}, "cost_mean_km3": cost["mean"], "cost_dry_km3": cost["dry"]})
     table = pd.DataFrame(rows)

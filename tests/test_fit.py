@@ -38,12 +38,12 @@ def test_set_zero_is_the_basin_as_written_and_the_best_is_the_lowest(result):
 
 def test_behavioural_means_every_calibration_figure_within_tolerance(result):
     """Re-score one behavioural and one other set by hand from their own hindcasts."""
-    from hydro.fit import _sets
+    from hydro.sensitivity import parameter_overrides
 
     sets = result["sets"]
     for i in (int(sets.behavioural.idxmax()), int((~sets.behavioural).idxmax())):
         values = {p.label: sets.loc[i, p.label] for p in result["params"]}
-        table = hindcast(RUNS / "hindcast.toml", _sets(result["params"], values))
+        table = hindcast(RUNS / "hindcast.toml", parameter_overrides(result["params"], values))
         within = bool((table.loc[table.role == "calibration", "relative_error"].abs() <= 0.15).all())
         assert within == bool(sets.loc[i, "behavioural"])
         assert score(table)["rms_calibration"] == pytest.approx(sets.loc[i, "rms_calibration"])

@@ -89,5 +89,7 @@ def test_uncertainty_samples_every_range_and_gives_an_ordered_band():
     # a set's cost is the cost of a plain run with those figures
     p = parameters(basin)
     first = table.iloc[0]
-    sets = [(f"parameters.{path}", q.text(first[q.label] / DISPLAY.get(q.dimension, ("1", 1.0))[1])) for q in p for path in q.paths]
+    from hydro.sensitivity import parameter_overrides
+
+    sets = parameter_overrides(p, {q.label: first[q.label] / DISPLAY.get(q.dimension, ("1", 1.0))[1] for q in p})
     assert qosh_tepa_cost(RUNS / "baseline.toml", [*SHORT, *sets])["mean"] == pytest.approx(first.cost_mean_km3, abs=1e-9)
