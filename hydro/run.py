@@ -88,16 +88,16 @@ def _dataset(scenario: Scenario, inputs: Inputs, arrays: dict, members: slice | 
     return ds
 
 
-def run_scenario(scenario: Scenario, keep: tuple[str, ...] | None = None, nodes=None) -> xr.Dataset:
-    """Simulate `scenario` and return its results Dataset (mass balance checked every month); `keep` limits the
-    variables held (all by default), `nodes` (a function of the network giving node indices) the nodes."""
-    return _run(scenario, keep, nodes)[1]
+def run_scenario(scenario: Scenario, detail: str = "full") -> xr.Dataset:
+    """Simulate `scenario` and return its results Dataset (mass balance checked every month), keeping every
+    variable at every node ("full") or a summary's (:func:`detail_of`)."""
+    return _run(scenario, detail)[1]
 
 
-def _run(scenario: Scenario, keep: tuple[str, ...] | None = None, nodes=None) -> tuple[Inputs, xr.Dataset]:
+def _run(scenario: Scenario, detail: str = "full") -> tuple[Inputs, xr.Dataset]:
     inputs = prepare(scenario)
-    kept = nodes(inputs.network) if nodes is not None else None
-    arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep, nodes=kept)
+    keep, nodes = detail_of(detail, inputs.network)
+    arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep, nodes=nodes)
     return inputs, _dataset(scenario, inputs, arrays)
 
 
@@ -224,10 +224,7 @@ def _available_memory() -> float | None:
 def run_with_counterparts(scenario: Scenario, detail: str = "full") -> tuple[xr.Dataset, dict[str, xr.Dataset]]:
     """Simulate `scenario` (keeping what `detail` keeps) and the counterpart runs its report needs
     (:func:`needed_counterparts`)."""
-    inputs = prepare(scenario)
-    keep, nodes = detail_of(detail, inputs.network)
-    arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep, nodes=nodes)
-    ds = _dataset(scenario, inputs, arrays)
+    inputs, ds = _run(scenario, detail)
     has_dry = bool((ds.year_type == "dry").any())
     others = {name: counterpart(scenario, ov, name, inputs) for name, ov in needed_counterparts(scenario, has_dry).items()}
     return ds, others

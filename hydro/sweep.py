@@ -33,7 +33,6 @@ import xarray as xr
 import hydro
 from hydro.errors import Problem, ScenarioError
 from hydro.metrics import state_summary
-from hydro.variables import SUMMARY_VARIABLES, summary_nodes
 from hydro.results import atomic_file, clean_stale, open_results, sha256_file, write_results
 
 # what a sweep keeps by default: enough for shortfall metrics, charts and the delta
@@ -311,7 +310,7 @@ def _compute(run_file: str, overrides: list, point: dict, detail: str, sweep_id:
     if detail == "full":
         ds = run_scenario(scenario)
     else:
-        ds = run_scenario(scenario, keep=SUMMARY_VARIABLES, nodes=summary_nodes)
+        ds = run_scenario(scenario, "summary")
         # stored as float32 anyway: cast here, so a worker sends half the bytes and the client holds half
         ds = ds.assign({v: ds[v].astype(np.float32) for v in ds.data_vars if ds[v].dtype == np.float64 and {"time", "node"} <= set(ds[v].dims)})
     ds.attrs["sweep_point_json"] = json.dumps(point, sort_keys=True)
