@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write a self-contained HTML report of a results folder")
     rep.add_argument("folder", type=Path)
     rep.add_argument("--out", default=None, help="the HTML file (default: FOLDER/report.html)")
+    rep.add_argument("--hindcast", type=Path, default=None, help="add the skill of a hindcast folder (hydro hindcast --out DIR)")
 
     cha = sub.add_parser("chart", help="draw one chart of a results file (PNG or SVG by the --out suffix)")
     cha.add_argument("results", type=Path, help="a results.nc, or a sweep folder for --kind withdrawal")
@@ -407,11 +408,15 @@ def _report(args) -> int:
     from hydro.report import write_report
 
     folder = Path(args.folder)
-    if not any((folder / f).exists() for f in ("results.nc", "sweep.json", "compare.csv")):
-        raise ScenarioError([Problem(str(folder), "<folder>", "<no results.nc, sweep.json or compare.csv>", "a folder written by hydro run, sweep or compare")])
+    kinds = ("results.nc", "sweep.json", "compare.csv", "hindcast.csv", "sensitivity.csv", "uncertainty_band.csv")
+    if not any((folder / f).exists() for f in kinds):
+        raise ScenarioError([Problem(str(folder), "<folder>", f"<none of {', '.join(kinds)}>",
+                                     "a folder written by hydro run, sweep, compare, hindcast, sensitivity or uncertainty")])
+    if args.hindcast is not None and not (args.hindcast / "hindcast.csv").is_file():
+        raise ScenarioError([Problem(str(args.hindcast), "--hindcast", "<no hindcast.csv>", "a folder written by hydro hindcast")])
     if args.out is not None and str(args.out).strip() == "":
         raise ScenarioError([Problem("<command line>", "--out", "<empty>", "an HTML file, e.g. --out report.html")])
-    out = write_report(folder, args.out)
+    out = write_report(folder, args.out, args.hindcast)
     print(f"wrote {out}")
     return 0
 

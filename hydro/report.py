@@ -200,8 +200,51 @@ input[type=range] { width: 100%; }
 """
 
 
-def build_report(folder: str | Path) -> str:
-    """The report of `folder` as one HTML string."""
+def _image(path: Path, alt: str) -> str:
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"></figure>'
+
+
+def _hindcast_section(folder: Path) -> str:
+    """The model against the recorded years: the skill per role, the chart and every figure (hydro hindcast)."""
+    from hydro.hindcast import skill
+    from hydro.results import check_outputs
+
+    check_outputs(folder, ("hindcast.csv",))
+    table = pd.read_csv(folder / "hindcast.csv")
+    body = ("<h2>Hindcast: the model against the recorded years</h2><p>Each recorded year replayed after a spin-up "
+            "year; every published figure against the model (km3). <i>calibration</i> years may be used to fit the "
+            "basin's figures, <i>validation</i> years are held out; <i>input</i> rows are what the replay is built from, "
+            "<i>not replayed</i> rows have no recorded flow. Skill: absolute relative error.</p>")
+    body += _table(skill(table), 3)
+    if (folder / "hindcast.png").exists():
+        body += _image(folder / "hindcast.png", "model against record")
+    return body + _table(table.drop(columns=["note"]).round(3), 3, index=False)
+
+
+def _sensitivity_section(folder: Path) -> str:
+    """Which uncertain figures move Qosh Tepa's cost (hydro sensitivity), and its band (hydro uncertainty)."""
+    from hydro.results import check_outputs
+
+    body = ""
+    if (folder / "sensitivity.csv").exists():
+        check_outputs(folder, ("sensitivity.csv",))
+        table = pd.read_csv(folder / "sensitivity.csv")
+        body += ("<h2>Which uncertain figures move the answer</h2><p>Qosh Tepa's cost to Uzbekistan and Turkmenistan "
+                 "(km3/yr) with each ranged figure of the basin alone at the low and the high end of its range.</p>")
+        if (folder / "sensitivity.png").exists():
+            body += _image(folder / "sensitivity.png", "sensitivity")
+        body += _table(table.drop(columns=[c for c in ("paths",) if c in table]).round(3), 3, index=False)
+    if (folder / "uncertainty_band.csv").exists():
+        check_outputs(folder, ("uncertainty_band.csv",))
+        band = pd.read_csv(folder / "uncertainty_band.csv", index_col=0)
+        body += ("<h2>Qosh Tepa's cost with its band</h2><p>Over parameter sets drawn by Latin hypercube, every ranged "
+                 "figure uniform over its range (km3/yr; mean: the run's years, dry: a 90 %-exceedance year).</p>")
+        body += _table(band, 2)
+    return body
+
+
+def build_report(folder: str | Path, hindcast: str | Path | None = None) -> str:
+    """The report of `folder` as one HTML string; `hindcast` adds the skill of a hindcast folder."""
     folder = Path(folder)
     parts, numbers, body, provenance = [], "", "", ""
     title = "Amu Darya allocation model report"
@@ -224,6 +267,12 @@ def build_report(folder: str | Path) -> str:
         prov = {k: v for k, v in ds.attrs.items() if k not in ("run_file_text", "run_config_json", "network_json", "assumptions_json", "leverage_toml", "references")}
         provenance = "<h2>Provenance</h2>" + _table(pd.DataFrame({"value": {k: str(v) for k, v in prov.items()}}))
         provenance += f"<h3>Run file</h3><pre>{html.escape(ds.attrs.get('run_file_text', ''))}</pre>"
+    elif (folder / "hindcast.csv").exists():
+        question = "How well does the model reproduce the recorded years?"
+        title = "Amu Darya allocation model: hindcast"
+    elif (folder / "sensitivity.csv").exists() or (folder / "uncertainty_band.csv").exists():
+        question = "Which uncertain figures move the cost of Qosh Tepa to Uzbekistan and Turkmenistan, and by how much?"
+        title = "Amu Darya allocation model: uncertainty"
     else:
         question = "What each allocation rule and Qosh Tepa level costs Uzbekistan and Turkmenistan."
     if (folder / "sweep.json").exists():
@@ -237,6 +286,10 @@ def build_report(folder: str | Path) -> str:
         if (folder / "leverage.png").exists():
             body += f'<figure><img alt="leverage by state" src="data:image/png;base64,{base64.b64encode((folder / "leverage.png").read_bytes()).decode()}"></figure>'
         body += _table(lev[cols + [c for c in lev.columns if c.startswith("p_rank_")]], 3)
+    for extra in [p for p in (folder, Path(hindcast) if hindcast is not None else None) if p is not None]:
+        if (extra / "hindcast.csv").exists():
+            body += _hindcast_section(extra)
+    body += _sensitivity_section(folder)
     if (folder / "compare.csv").exists():
         table = pd.read_csv(folder / "compare.csv")
         pivot = table.pivot_table(index=["period", "rule", "qosh_tepa_km3"], columns="state", values="shortfall_pct", sort=False)
@@ -261,13 +314,13 @@ def _years_in_words(ds: xr.Dataset) -> str:
     return words + (f", natural inflow x {scale:g}" if scale != 1 else "")
 
 
-def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
+def write_report(folder: str | Path, out: str | Path | None = None, hindcast: str | Path | None = None) -> Path:
     """Write the report of `folder` (default: folder/report.html, added to the folder's outputs manifest) under a
-    temporary name, then rename it."""
+    temporary name, then rename it; `hindcast` adds a hindcast folder's skill."""
     from hydro.results import MANIFEST, atomic_outputs
 
     folder = Path(folder)
-    text = build_report(folder)
+    text = build_report(folder, hindcast)
     if out is None or (Path(out).parent.resolve() == folder.resolve() and (folder / MANIFEST).exists()):
         name = Path(out).name if out is not None else "report.html"
         with atomic_outputs(folder, f"hydro report {folder}", replace=False) as tmp:

@@ -119,3 +119,15 @@ def test_validate_checks_the_recorded_figures_too(tmp_path, capsys):
     assert main(["validate", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "recorded_figures.csv" in err and "line 2.figure" in err
+
+
+def test_report_shows_the_hindcast_alone_and_beside_a_run(tmp_path):
+    hc, run = tmp_path / "hc", tmp_path / "run"
+    assert main(["hindcast", str(RUNS / "hindcast.toml"), "--out", str(hc)]) == 0
+    assert main(["report", str(hc)]) == 0
+    text = (hc / "report.html").read_text(encoding="utf-8")
+    assert "Hindcast: the model against the recorded years" in text and "validation" in text and "YB24" in text
+    assert main(["run", str(RUNS / "baseline.toml"), "--set", "time.years=2", "--out", str(run)]) == 0
+    assert main(["report", str(run), "--hindcast", str(hc)]) == 0
+    assert "Hindcast: the model against the recorded years" in (run / "report.html").read_text(encoding="utf-8")
+    assert main(["report", str(run), "--hindcast", str(run)]) == 2  # not a hindcast folder

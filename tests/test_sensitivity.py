@@ -93,3 +93,11 @@ def test_uncertainty_samples_every_range_and_gives_an_ordered_band():
 
     sets = parameter_overrides(p, {q.label: first[q.label] / DISPLAY.get(q.dimension, ("1", 1.0))[1] for q in p})
     assert qosh_tepa_cost(RUNS / "baseline.toml", [*SHORT, *sets])["mean"] == pytest.approx(first.cost_mean_km3, abs=1e-9)
+
+
+def test_report_of_a_sensitivity_folder(tmp_path):
+    out = tmp_path / "s"
+    assert main(["sensitivity", str(RUNS / "baseline.toml"), "--set", "time.years=2", "--out", str(out)]) == 0
+    assert main(["report", str(out)]) == 0
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "Which uncertain figures move the answer" in text and "reach lebap -&gt; tuyamuyun" in text
