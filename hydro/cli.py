@@ -87,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="the run file whose basin, rule and options are replayed (default: runs/hindcast.toml)")
     hin.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
     hin.add_argument("--validate", default=None, help="comma-separated years held out for validation (default: the run file's hindcast.validate)")
+    hin.add_argument("--observed-demand", dest="observed_demand", action="store_true", default=None,
+                     help="set each state's demand to its recorded use where a year publishes it (default: the run file's hindcast.observed_demand)")
     hin.add_argument("--out", default=None, help="output folder (default: out/hindcast)")
 
     sen = sub.add_parser("sensitivity", help="Qosh Tepa's cost to UZB + TKM at each end of every ranged basin figure; write sensitivity.csv and sensitivity.png")
@@ -487,7 +489,7 @@ def _hindcast(args) -> int:
         except ValueError:
             raise ScenarioError([Problem("<command line>", "--validate", args.validate, "comma-separated years, e.g. 2024")]) from None
     out = check_out(args.out if args.out is not None else Path("out") / "hindcast", inputs=[scenario.basin_path])
-    table = hindcast(args.run_file, overrides, validate)
+    table = hindcast(args.run_file, overrides, validate, args.observed_demand)
     replayed = sorted(table[table.role != "not replayed"].year.unique())
     title = (f"Hindcast of {', '.join(str(y) for y in replayed)} ({scenario.rule}; held out: "
              f"{', '.join(str(y) for y in sorted(table[table.role == 'validation'].year.unique())) or 'none'})")

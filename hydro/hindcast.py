@@ -153,10 +153,40 @@ def measure(ds: xr.Dataset, network, figure: str, year: int, period: str) -> flo
     return float(series.where(sel, 0.0).sum("time").mean("member")) / 1000.0
 
 
-def hindcast(run_file, overrides=None, validate=None) -> pd.DataFrame:
+def observed_demand_overrides(network, recorded: list[Recorded], year: int) -> list[tuple[str, object]]:
+    """Run-file overrides that set each state's demand to its recorded use in `year` (withdrawal_<STATE> figures):
+    for a growing-season figure the state's offtakes' Apr-Sep demands are scaled to it (their Oct-Mar demand kept,
+    so annual demand and growing share change); for an annual one their annual demands. Offtakes keep their
+    shares within the state."""
+    out = []
+    for r in recorded:
+        if r.year != year or not r.figure.startswith("withdrawal_") or r.period not in ("annual", "apr_sep"):
+            continue
+        state = r.figure.split("_", 1)[1]
+        ks = [k for k, i in enumerate(network.offtake_idx) if network.state[i] == state]
+        annual = network.offtake_demand_annual[ks]  # hm3/yr
+        share = network.offtake_growing_share[ks]
+        target = r.value_km3 * 1000.0
+        part = annual * share if r.period == "apr_sep" else annual
+        if part.sum() <= 0:
+            continue
+        f = target / part.sum()
+        new_annual = annual * share * f + annual * (1 - share) if r.period == "apr_sep" else annual * f
+        new_share = np.where(new_annual > 0, annual * share * f / np.where(new_annual > 0, new_annual, 1.0), share) if r.period == "apr_sep" else share
+        for k, d, g in zip(ks, new_annual, new_share):
+            name = network.names[network.offtake_idx[k]]
+            out.append((f"parameters.node.{name}.demand", f"{float(d) / 365.25!r} hm3/day"))
+            if r.period == "apr_sep":
+                out.append((f"parameters.node.{name}.growing_share", float(g)))
+    return out
+
+
+def hindcast(run_file, overrides=None, validate=None, observed_demand: bool | None = None) -> pd.DataFrame:
     """Replay every recorded year of the run file's basin and set each published figure against the model: one
     row per published figure (figure, year, period, published, simulated, relative_error, role, source, note;
-    volumes in km3)."""
+    volumes in km3). `observed_demand` (default: the run file's hindcast.observed_demand) sets each state's
+    demand to its recorded use where a year publishes it (:func:`observed_demand_overrides`): those withdrawals
+    become inputs, and the rest of the river is checked against them."""
     import pandas as pd
 
     from hydro.basin import load_basin
@@ -166,9 +196,12 @@ def hindcast(run_file, overrides=None, validate=None) -> pd.DataFrame:
 
     overrides = list(overrides or [])
     base = load_scenario(run_file, overrides)
-    basin = load_basin(base.basin_path)
+    basin = load_basin(base.basin_path, base.parameters)
     recorded = load_recorded(basin)
-    validate = sorted(set(base.doc.get("hindcast", {}).get("validate", [2024]) if validate is None else validate))
+    settings = base.doc.get("hindcast", {})
+    validate = sorted(set(settings.get("validate", [2024]) if validate is None else validate))
+    observed = bool(settings.get("observed_demand", False) if observed_demand is None else observed_demand)
+    network0 = compile_network(basin, base.reservoirs_enabled)
     replayable = sorted(basin.historical)
     rows = []
     for year in sorted({r.year for r in recorded}):
@@ -176,14 +209,17 @@ def hindcast(run_file, overrides=None, validate=None) -> pd.DataFrame:
         if year not in replayable:
             rows += [_row(r, np.nan, "not replayed", f"no natural flow recorded for {year} in the basin's historical_years") for r in wanted]
             continue
-        scenario = load_scenario(run_file, [*overrides, *replay_overrides(year, replayable)])
+        demand = observed_demand_overrides(network0, wanted, year) if observed else []
+        scenario = load_scenario(run_file, [*overrides, *replay_overrides(year, replayable), *demand])
         ds = run_scenario(scenario)
-        network = compile_network(basin, scenario.reservoirs_enabled)
         role = "validation" if year in validate else "calibration"
         for r in wanted:
-            simulated = measure(ds, network, r.figure, r.year, r.period)
+            simulated = measure(ds, network0, r.figure, r.year, r.period)
             if r.figure in INPUTS:
                 rows.append(_row(r, simulated, "input", INPUTS[r.figure]))
+            elif demand and r.figure.startswith("withdrawal_"):
+                rows.append(_row(r, simulated, "input", "observed demand: the state's demand is set to this recorded use; "
+                                                        "a shortfall here is water the model's river could not supply"))
             else:
                 rows.append(_row(r, simulated, role, ""))
     return pd.DataFrame(rows)

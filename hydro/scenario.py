@@ -80,6 +80,7 @@ SCHEMA: dict[str, tuple] = {
     "compare.qosh_tepa_km3": (lambda v: None if isinstance(v, list) and v and all(_is_number(x) and x >= 0 for x in v) else "a list of Qosh Tepa targets in km3/yr for hydro compare", []),
     "qosh_tepa.conveyance_loss": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a fraction from 0 to below 1", 0.0),
     "hindcast.validate": (lambda v: None if isinstance(v, list) and all(_is_int(x) for x in v) else "a list of recorded years held out of calibration, e.g. [2024]", [2024]),
+    "hindcast.observed_demand": (lambda v: None if isinstance(v, bool) else "true or false: set each state's demand to its recorded use where a year publishes it", False),
 }
 SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast", "parameters"}
 

@@ -131,3 +131,29 @@ def test_report_shows_the_hindcast_alone_and_beside_a_run(tmp_path):
     assert main(["report", str(run), "--hindcast", str(hc)]) == 0
     assert "Hindcast: the model against the recorded years" in (run / "report.html").read_text(encoding="utf-8")
     assert main(["report", str(run), "--hindcast", str(run)]) == 2  # not a hindcast folder
+
+
+def test_observed_demand_scales_a_state_to_its_recorded_growing_season_use():
+    """2024: TKM used 13.96 km3 in Apr-Sep (ICWC-2425). The overrides make Turkmenistan's Apr-Sep demand 13.96 km3
+    and leave its Oct-Mar demand as the basin file has it."""
+    from hydro.hindcast import observed_demand_overrides
+    from hydro.scenario import load_scenario
+
+    basin = load_basin(AMU_DARYA)
+    net = compile_network(basin)
+    recorded = [r for r in load_recorded(basin) if r.figure == "withdrawal_TKM" and r.year == 2024]
+    sets = observed_demand_overrides(net, recorded, 2024)
+    scenario = load_scenario(RUNS / "hindcast.toml", sets)
+    after = compile_network(load_basin(AMU_DARYA, scenario.parameters))
+    tkm = [k for k, i in enumerate(net.offtake_idx) if net.state[i] == "TKM"]
+    growing = lambda n: float((n.offtake_demand_annual[tkm] * n.offtake_growing_share[tkm]).sum())  # noqa: E731
+    other = lambda n: float((n.offtake_demand_annual[tkm] * (1 - n.offtake_growing_share[tkm])).sum())  # noqa: E731
+    assert growing(after) == pytest.approx(13960.0, rel=1e-9)
+    assert other(after) == pytest.approx(other(net), rel=1e-9)
+
+
+def test_observed_demand_turns_recorded_withdrawals_into_inputs():
+    table = hindcast(RUNS / "hindcast.toml", observed_demand=True)
+    use = table[(table.year == 2024) & table.figure.str.startswith("withdrawal_")]
+    assert set(use.role) == {"input"} and use.note.str.contains("observed demand").all()
+    assert (use.simulated <= use.published + 1e-9).all()  # demand set to the record: never more than it
