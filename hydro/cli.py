@@ -525,7 +525,8 @@ def _sensitivity(args) -> int:
         table.round(4).to_csv(tmp("sensitivity.csv"), index=False)
         charts.save(figure(base, table, title), tmp("sensitivity.png"))
     print(title)
-    print(f"Qosh Tepa's cost to UZB + TKM as the basin file has it: {base['mean']:.2f} km3/yr in the run's years, {base['dry']:.2f} in a dry year")
+    print(f"Qosh Tepa's cost to UZB + TKM as the basin file has it: {base['mean']:.2f} km3/yr in the run's years, "
+          f"{base['dry']:.2f} in {base['dry_basis']}")
     cols = ["parameter", "confidence", "value", "low", "high", "units", "cost_mean_low_km3", "cost_mean_high_km3", "cost_dry_low_km3", "cost_dry_high_km3"]
     with pd.option_context("display.width", 220, "display.max_colwidth", 60):
         print(table[cols].round(3).to_string(index=False))
@@ -553,7 +554,8 @@ def _uncertainty(args) -> int:
     print(f"{scenario.title or scenario.name}: rule {scenario.rule}, Qosh Tepa {scenario.qosh_tepa.withdrawal_km3:g} km3/yr, "
           f"{scenario.hydrology_kind} hydrology ({scenario.members} member(s))")
     print(f"Qosh Tepa's cost to UZB + TKM (km3/yr) over {args.samples} parameter sets (every ranged basin figure uniform "
-          f"over its range, Latin hypercube, seed {args.seed}); 'mean' = the run's years, 'dry' = a 90 %-exceedance year:")
+          f"over its range, Latin hypercube, seed {args.seed}); 'mean' = the run's years, 'dry' = {band.attrs.get('dry_basis', '')}; "
+          f"the variance of the members' mean-year costs split between the parameter sets and the hydrology (members):")
     print(band.round(2).to_string())
     print(f"wrote {out / 'uncertainty.csv'}, {out / 'uncertainty_band.csv'} in {time.perf_counter() - started:.1f} s")
     return 0

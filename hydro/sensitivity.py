@@ -2,7 +2,8 @@
 
 The answer is the cost of Qosh Tepa to Uzbekistan and Turkmenistan: their shortfall (km3/yr) with the run's
 Qosh Tepa target less their shortfall without Qosh Tepa, in the run's own hydrology ("mean") and in a dry year
-(the counterpart runs of :mod:`hydro.run`: 90 % exceedance at Kerki). Every basin figure with a ``range`` is a
+(the run's own dry water years when it has some, else the counterpart runs of :mod:`hydro.run`: 90 % exceedance
+at Kerki). Every basin figure with a ``range`` is a
 parameter; figures sharing a name, source and range (the return fraction of every drained command, the annual CV
 of every river) move together as one parameter. Each parameter is set to the low and then the high end of its
 range (a run's ``[parameters]``, :func:`hydro.basin.set_parameters`), everything else as in the run file.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 COST_STATES = ("UZB", "TKM")
@@ -69,7 +71,8 @@ def parameters(basin) -> list[Parameter]:
 
 
 def qosh_tepa_cost(run_file, overrides: list) -> dict[str, float]:
-    """UZB + TKM shortfall with the run's Qosh Tepa target less without it, km3/yr: {"mean", "dry"}."""
+    """UZB + TKM shortfall with the run's Qosh Tepa target less without it, km3/yr: {"mean", "dry", "members"
+    (the mean-year cost of each member, paired with the same member without Qosh Tepa)}."""
     from hydro.metrics import state_summary
     from hydro.run import run_with_counterparts
     from hydro.scenario import load_scenario
@@ -77,15 +80,22 @@ def qosh_tepa_cost(run_file, overrides: list) -> dict[str, float]:
     scenario = load_scenario(run_file, overrides)
     ds, others = run_with_counterparts(scenario)
 
-    def short(d) -> float:
-        s = state_summary(d)
+    def short(d, period: str = "all") -> float:
+        s = state_summary(d, period)
         return float(s.loc[[c for c in COST_STATES if c in s.index], "shortfall_km3"].sum())
 
+    def per_member(d) -> np.ndarray:
+        off = d.isel(node=np.flatnonzero((d.kind.values == "offtake") & np.isin(d.state.values, COST_STATES)))
+        return off.shortfall.sum(("node", "time")).values / (d.sizes["time"] / 12.0) / 1000.0
+
     without = others.get("without_qosh_tepa", ds)
-    dry, dry_without = others.get("dry_year"), others.get("dry_year_without_qosh_tepa")
-    if dry is None:  # the run is a dry year itself
-        dry, dry_without = ds, without
-    return {"mean": short(ds) - short(without), "dry": short(dry) - short(dry_without)}
+    if "dry_year" in others:  # the run has no dry year: its dry-year counterparts
+        dry_cost = short(others["dry_year"]) - short(others.get("dry_year_without_qosh_tepa", others["dry_year"]))
+        basis = "a 90 %-exceedance year at Kerki (counterpart run)"
+    else:  # its own dry water years, paired member by member with the run without Qosh Tepa
+        dry_cost = short(ds, "dry years") - short(without, "dry years")
+        basis = f"the run's dry water years (natural flow at Kerki exceeded in >= {scenario.hydrology['dry_exceedance']:.0%} of years)"
+    return {"mean": short(ds) - short(without), "dry": dry_cost, "members": per_member(ds) - per_member(without), "dry_basis": basis}
 
 
 def sensitivity(run_file, overrides=None) -> tuple[dict[str, float], pd.DataFrame]:
@@ -123,7 +133,7 @@ def figure(base: dict[str, float], table: pd.DataFrame, title: str):
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.45 * max(len(table), 4) + 1.6), sharey=True)
     y = np.arange(len(table))[::-1]
-    for ax, which, label in ((axes[0], "mean", "in the run's years"), (axes[1], "dry", "in a dry year (90 % exceedance)")):
+    for ax, which, label in ((axes[0], "mean", "in the run's years"), (axes[1], "dry", f"in {base.get('dry_basis', 'a dry year')}")):
         lo, hi = table[f"cost_{which}_low_km3"].to_numpy(), table[f"cost_{which}_high_km3"].to_numpy()
         ax.barh(y, lo - base[which], left=base[which], color="tab:blue", label="low end of the range")
         ax.barh(y, hi - base[which], left=base[which], color="tab:orange", alpha=0.8, label="high end of the range")
@@ -157,10 +167,11 @@ def uncertainty(run_file, overrides=None, samples: int = 100, seed: int = 0) -> 
     overrides = list(overrides or [])
     scenario = load_scenario(run_file, overrides)
     params = parameters(load_basin(scenario.basin_path, scenario.parameters))
-    rows = []
+    rows, members = [], []
+    unit = {p.label: DISPLAY.get(p.dimension, ("1", 1.0))[1] for p in params}
     for i, values in enumerate(sample(params, samples, seed)):
         cost = qosh_tepa_cost(run_file, [*overrides, *parameter_overrides(params, values)])
-        unit = {p.label: DISPLAY.get(p.dimension, ("1", 1.0))[1] for p in params}
+        members.append(cost["members"])
         rows.append({"sample": i, **{k: v * unit[k] for k, v in values.items()}, "cost_mean_km3": cost["mean"], "cost_dry_km3": cost["dry"]})
     table = pd.DataFrame(rows)
     band = pd.DataFrame({
@@ -168,5 +179,21 @@ def uncertainty(run_file, overrides=None, samples: int = 100, seed: int = 0) -> 
                 "p50": table[f"cost_{which}_km3"].quantile(0.50), "p95": table[f"cost_{which}_km3"].quantile(0.95)}
         for which in ("mean", "dry")
     }).T
+    parameters_share, hydrology_share = variance_shares(np.array(members))
+    band.attrs["dry_basis"] = cost["dry_basis"] if samples else ""
+    band["from_parameters_pct"] = [100 * parameters_share, np.nan]
+    band["from_hydrology_pct"] = [100 * hydrology_share, np.nan]
     band.index.name = "year"
     return table, band
+
+
+def variance_shares(costs: np.ndarray) -> tuple[float, float]:
+    """Shares of the variance of member-level costs (sets, members) that come from the parameter sets (the
+    variance of the sets' member means) and from the hydrology (the mean variance across members within a set):
+    the law of total variance; (1, 0) with one member per set, (nan, nan) when nothing varies."""
+    total = float(costs.var())
+    if total <= 0:
+        return np.nan, np.nan
+    between = float(costs.mean(axis=1).var())
+    within = float(costs.var(axis=1).mean())
+    return between / total, within / total

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from hydro.cli import main
@@ -54,7 +56,8 @@ def test_ranged_figures_are_grouped_by_name_source_and_range():
 def test_sensitivity_rows_are_the_cost_at_each_end():
     """Each row's ends equal a plain cost evaluation with that parameter set by hand; the base is the run's own."""
     base, table = sensitivity(RUNS / "baseline.toml", SHORT)
-    assert base == qosh_tepa_cost(RUNS / "baseline.toml", SHORT)
+    again = qosh_tepa_cost(RUNS / "baseline.toml", SHORT)
+    assert (base["mean"], base["dry"], base["dry_basis"]) == (again["mean"], again["dry"], again["dry_basis"])
     assert base["mean"] > 0 and base["dry"] > base["mean"]
     row = table[table.parameter.str.startswith("reach lebap -> tuyamuyun")].iloc[0]
     by_hand = qosh_tepa_cost(RUNS / "baseline.toml", [*SHORT, ("parameters.reach.lebap.loss_fraction", float(row.high))])
@@ -101,3 +104,23 @@ def test_report_of_a_sensitivity_folder(tmp_path):
     assert main(["report", str(out)]) == 0
     text = (out / "report.html").read_text(encoding="utf-8")
     assert "Which uncertain figures move the answer" in text and "reach lebap -&gt; tuyamuyun" in text
+
+
+def test_variance_shares_follow_the_law_of_total_variance():
+    from hydro.sensitivity import variance_shares
+
+    costs = np.array([[1.0, 3.0], [5.0, 7.0]])  # set means 2 and 6 (variance 4); within-set variance 1 each
+    assert variance_shares(costs) == pytest.approx((0.8, 0.2))
+    assert variance_shares(np.array([[1.0], [3.0]])) == pytest.approx((1.0, 0.0))  # one member: all parameters
+
+
+def test_an_ensemble_costs_its_own_dry_years_and_splits_the_variance():
+    from hydro.sensitivity import uncertainty
+
+    ensemble = [("time.years", 4), ("hydrology.members", 8)]
+    cost = qosh_tepa_cost(RUNS / "ensemble.toml", ensemble)
+    assert "dry water years" in cost["dry_basis"] and len(cost["members"]) == 8
+    assert np.mean(cost["members"]) == pytest.approx(cost["mean"], rel=1e-9)
+    _, band = uncertainty(RUNS / "ensemble.toml", ensemble, samples=3, seed=0)
+    shares = band.loc["mean", ["from_parameters_pct", "from_hydrology_pct"]]
+    assert shares.sum() == pytest.approx(100.0) and (shares > 0).all()
