@@ -86,10 +86,12 @@ class AllocationRule:
 
     # ---------------------------------------------------------------- the rule as data
 
-    def plan(self, network: Network, demands, axis, inflows: np.ndarray, requests: np.ndarray) -> Plan:
+    def plan(self, network: Network, demands, axis, inflows: np.ndarray, requests: np.ndarray, first_member: int = 0) -> Plan:
         """This rule for one run, as data for :func:`hydro.kernel.run`: inflows (members, T, inflow nodes) and
-        requests (T, offtakes) in hm3 per month. Does not change the rule."""
-        run = RunFacts.of(network, demands, axis, inflows, requests)
+        requests (T, offtakes) in hm3 per month; `first_member`: the run's index of the first of these members (a
+        block of a streamed run), so that anything drawn at random per member is the same in every block size.
+        Does not change the rule."""
+        run = RunFacts.of(network, demands, axis, inflows, requests, first_member)
         fixed = requests.astype(float)
         qt = network.qosh_tepa
         if self.afghanistan == "capped" and qt is not None:
@@ -151,9 +153,10 @@ class RunFacts:
     epoch: np.ndarray
     epoch_keys: list[int]
     season_months: dict[int, np.ndarray]
+    first_member: int = 0
 
     @classmethod
-    def of(cls, network, demands, axis, inflows, requests) -> RunFacts:
+    def of(cls, network, demands, axis, inflows, requests, first_member: int = 0) -> RunFacts:
         states = np.array([network.state[i] for i in network.offtake_idx], dtype=object)
         season = axis.water_year * 2 + axis.growing
         epoch, keys = np.zeros(len(season), dtype=np.int64), []
@@ -162,7 +165,7 @@ class RunFacts:
                 keys.append(int(key))
             epoch[t] = len(keys) - 1
         months = {key: np.flatnonzero(season == key) for key in set(keys)}
-        return cls(network, demands, axis, inflows, requests, states, epoch, keys, months)
+        return cls(network, demands, axis, inflows, requests, states, epoch, keys, months, int(first_member))
 
     @property
     def members(self) -> int:
@@ -228,7 +231,9 @@ class IcwcQuota(AllocationRule):
 
     Arithmetic per season: cut = min(1, F / N), with N the natural flow at the forecast point (Kerki) in the
     basin's mean year over the season's months and F the forecast of it: the season's actual natural flow
-    (perfect foresight) times (1 + forecast_error x e), e ~ N(0, 1) drawn per member and season from `seed`.
+    (perfect foresight) times (1 + forecast_error x e), e ~ N(0, 1) drawn per season from a stream of its own
+    for each member (seeded by `seed` and the member's index, so a streamed run gives every member the errors an
+    in-memory run does).
     ``cut_basis = "after_afghan_use"`` forecasts what reaches the ICWC states instead: F less what the Afghan
     offtakes outside the regime above the forecast point ask in the season (their fixed ceilings: the request, or
     Qosh Tepa's cap), against N less the same offtakes' asks without Qosh Tepa (the Afghan use the limits were
@@ -286,14 +291,17 @@ class IcwcQuota(AllocationRule):
             older = [k for k in outside if k != net.qosh_tepa]  # the use the limits were set with
             natural = natural - plan["fixed"][:, outside].sum(axis=1)[None, :]
             norm = norm - plan["fixed"][:, older].sum(axis=1)
-        rng = np.random.default_rng(self.seed)
-        cut = np.ones((len(run.epoch_keys), run.members))
-        for e, key in enumerate(run.epoch_keys):  # one forecast per season, drawn in the order of the seasons
+        seasons = len(run.epoch_keys)
+        if self.forecast_error > 0:  # each member's errors from its own stream: the same in any block of a streamed run
+            errors = np.stack([np.random.default_rng([self.seed, run.first_member + m]).standard_normal(seasons)
+                               for m in range(run.members)], axis=1)  # (seasons, members)
+        cut = np.ones((seasons, run.members))
+        for e, key in enumerate(run.epoch_keys):  # one forecast per season
             months = run.season_months[key]
             season_norm = float(norm[months].sum())
             forecast = natural[:, months].sum(axis=1)
             if self.forecast_error > 0:
-                forecast = forecast * np.maximum(1.0 + self.forecast_error * rng.standard_normal(run.members), 0.0)
+                forecast = forecast * np.maximum(1.0 + self.forecast_error * errors[e], 0.0)
             cut[e] = np.minimum(1.0, forecast / season_norm) if season_norm > 0 else 1.0
         limits = dict(self.limits_km3)
         if self.afghanistan == "quota":

@@ -165,7 +165,8 @@ def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | N
     inflows = inputs.inflows if members is None else inputs.inflows[members]
     net = inputs.network
     kept = [i for i, (n, k) in enumerate(zip(net.names, net.kind_name)) if k in ("offtake", "terminal") or n in SUMMARY_GAUGES]
-    arrays = simulate(net, inflows, inputs.demands, other.axis, inputs.rule, keep=COUNTERPART, nodes=kept)
+    arrays = simulate(net, inflows, inputs.demands, other.axis, inputs.rule, keep=COUNTERPART, nodes=kept,
+                      first_member=members.start if members is not None else 0)
     ds = _dataset(other, inputs, arrays, members)
     ds.attrs = {"title": f"{ds.attrs.get('title', '')}: counterpart {name}", "counterpart": name,
                 "overrides_json": json.dumps(overrides), "rule": other.rule, "package_version": ds.attrs["package_version"],
@@ -233,8 +234,8 @@ def run_with_counterparts(scenario: Scenario, detail: str = "full") -> tuple[xr.
 def run_to_file(scenario: Scenario, path, detail: str = "full") -> None:
     """Simulate `scenario` block of members by block and append each block to the netCDF file `path` (CF layout,
     member the unlimited dimension), with its counterpart runs block by block too, so that a run larger than
-    memory (10,000 members x 100 years) streams to disk. Each block starts its rule afresh (members are
-    independent; a rule's random forecast errors repeat from block to block)."""
+    memory (10,000 members x 100 years) streams to disk. Members are independent, and a rule's random forecast
+    errors follow each member's own stream, so a streamed run equals an in-memory one member by member."""
     import netCDF4
 
     from hydro.results import (
@@ -255,7 +256,7 @@ def run_to_file(scenario: Scenario, path, detail: str = "full") -> None:
     for m0 in range(0, members, step):
         m1 = min(members, m0 + step)
         rule = make_rule(scenario.rule, str(scenario.path or "<run>"), scenario.allocation)
-        arrays = simulate(inputs.network, inputs.inflows[m0:m1], inputs.demands, scenario.axis, rule, keep=keep, nodes=nodes)
+        arrays = simulate(inputs.network, inputs.inflows[m0:m1], inputs.demands, scenario.axis, rule, keep=keep, nodes=nodes, first_member=m0)
         ds = _dataset(scenario, inputs, arrays, slice(m0, m1))
         blocks = {name: counterpart(scenario, ov, name, inputs, slice(m0, m1)) for name, ov in wanted.items() if same_inflows(ov)}
         if m0 == 0:

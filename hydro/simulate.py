@@ -42,14 +42,16 @@ def requests_of(demands: Demands, axis: TimeAxis) -> np.ndarray:
 
 
 def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: TimeAxis, rule: AllocationRule,
-             check: bool = True, keep: tuple[str, ...] | None = None, nodes: np.ndarray | None = None) -> dict[str, np.ndarray]:
+             check: bool = True, keep: tuple[str, ...] | None = None, nodes: np.ndarray | None = None,
+             first_member: int = 0) -> dict[str, np.ndarray]:
     """Run the model; returns arrays (members, time, node) in hm3 per month, keyed by :data:`VARIABLES`,
     plus ``initial_storage`` (members, node), ``balance`` (the largest residuals found) and ``nodes`` (the indices
     of the nodes kept: `nodes`, every node by default).
 
     inflows: (members, time, inflow node) hm3 per month, in the order of ``network.inflow_idx``.
     keep: the variables to return (all by default); the mass balance is checked every month either way (unless
-    check=False). The monthly loop is compiled (:func:`hydro.kernel.run`), members in parallel.
+    check=False). first_member: the run's index of the first member given (a block of a streamed run). The
+    monthly loop is compiled (:func:`hydro.kernel.run`), members in parallel.
     """
     from hydro import kernel
     from hydro.balance import RELATIVE_TOLERANCE, raise_failure, worst_of
@@ -73,7 +75,7 @@ def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: Time
     stored = np.zeros((len(routed), members, T, n)) if routed else np.zeros((1, 1, 1, 1))
     natural = np.ascontiguousarray(inflows, dtype=float)
     requests = requests_of(demands, axis)
-    plan = rule.plan(network, demands, axis, natural, requests)
+    plan = rule.plan(network, demands, axis, natural, requests, first_member)
     storage0 = np.ascontiguousarray(res.initial_storage(network, int(axis.calendar_month[0])), dtype=float)
     worst = np.zeros((members, 3))
     fail = np.zeros((members, len(kernel.FAIL_FIELDS)))

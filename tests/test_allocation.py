@@ -294,3 +294,24 @@ def test_icwc_cut_after_afghan_use_spreads_qosh_tepa_over_every_state():
 def test_icwc_cut_basis_is_checked():
     with pytest.raises(ScenarioError, match="cut_basis: found 'afgan'"):
         load_scenario(RUNS / "baseline.toml", [("rule", "icwc_quota"), ("allocation.cut_basis", "afgan")])
+
+
+def test_icwc_forecast_errors_are_the_same_in_any_block_of_members():
+    """A streamed run simulates blocks of members; each member's forecast errors come from its own stream, so two
+    blocks give what one call gives (before, every block drew the errors of members 0, 1, ... again)."""
+    from hydro.simulate import simulate
+
+    options = [("rule", "icwc_quota"), ("allocation.forecast_error", 0.3), ("allocation.seed", 5),
+               ("hydrology.kind", "stochastic"), ("hydrology.members", 6), ("time.years", 3)]
+    scenario = load_scenario(RUNS / "baseline.toml", options)
+    inputs = prepare(scenario)
+    args = (inputs.network, inputs.inflows, inputs.demands, scenario.axis)
+
+    def run(inflows, first=0, error=True):
+        rule = inputs.rule if error else make_rule("icwc_quota", options={"seed": 5})
+        return simulate(inputs.network, inflows, inputs.demands, scenario.axis, rule, keep=("withdrawal",), first_member=first)["withdrawal"]
+
+    whole = run(args[1])
+    blocks = np.concatenate([run(args[1][:2], 0), run(args[1][2:], 2)])
+    np.testing.assert_array_equal(whole, blocks)
+    assert not np.allclose(whole, run(args[1], error=False))  # the errors do change the withdrawals
