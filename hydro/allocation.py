@@ -100,7 +100,7 @@ class AllocationRule:
         env_term, env_gross = _paths_to_terminals(network)
         K = len(network.offtake_idx)
         plan = dict(
-            fixed=fixed, share_kind=np.zeros(K, dtype=np.int64), **pools.arrays(np.ones((len(run.epoch_keys), 1))),
+            fixed=fixed, share_kind=np.full(K, FIXED, dtype=np.int64), **pools.arrays(np.ones((len(run.epoch_keys), 1))),
             env=demands.terminal.astype(float), env_cut=False, env_first=self.environment_first,
             env_term=env_term, env_gross=env_gross,
             kerki=-1, k_off=np.zeros(0, dtype=np.int64), k_state=np.zeros(0, dtype=np.int64), k_gross=np.zeros(0),
@@ -310,11 +310,6 @@ class IcwcQuota(AllocationRule):
         basin = net.terminal_requirement_annual
         scale = np.where(basin > 0, (self.delta_km3 + self.sanitary_km3) * 1000.0 / np.where(basin > 0, basin, 1.0), 0.0)
         plan.update(env=run.demands.terminal * scale[None, :], env_cut=True)
-
-    def ignored_states(self, network: Network) -> list[str]:
-        """States given a limit that have no offtake in `network` (Kyrgyzstan in the Amu Darya model)."""
-        states = {network.state[i] for i in network.offtake_idx}
-        return sorted(set(self.limits_km3) - states)
 
 
 class Protocol566(IcwcQuota):

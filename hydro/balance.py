@@ -25,7 +25,6 @@ from hydro.network import routing_arrays
 from hydro.variables import ROUTED
 
 RELATIVE_TOLERANCE = 1e-6
-ABSOLUTE_FLOOR = 1e-9  # hm3: residuals below this count as zero on a node that carries no water (hydro.kernel's)
 
 # what a failed check found, by the code hydro.kernel writes
 LABELS = {4: "node balance", 5: "routing", 6: "reach loss", 7: "return flow"}
