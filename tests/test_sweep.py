@@ -365,3 +365,15 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path):
                   scheduler="tcp://127.0.0.1:1", progress=False, scheduler_timeout=1)
     [problem] = err.value.problems
     assert str(problem).startswith("<command line>: --scheduler: found 'tcp://127.0.0.1:1', expected the address of a running dask scheduler (could not connect")
+
+
+def test_a_sweep_can_vary_a_basin_figure(tmp_path):
+    """[parameters] keys are run-file keys: a sweep over the Kerki-Tuyamuyun loss moves what reaches Khorezm."""
+    from hydro import open_sweep
+    from hydro.sweep import run_sweep
+
+    out = run_sweep(RUNS / "qosh_tepa_sweep.toml", [("parameters.reach.lebap.loss_fraction", [0.1337, 0.3])], tmp_path / "s",
+                    overrides=[("hydrology.members", 3), ("time.years", 2)], workers=0, progress=False)
+    ds = open_sweep(out)
+    short = ds.shortfall.sel(node="khorezm").sum(("time", "member")).values
+    assert short[1] > short[0]
