@@ -50,7 +50,10 @@ def calibrate(run_file, overrides=None, samples: int = 300, tolerance: float = 0
 
     overrides = list(overrides or [])
     scenario = load_scenario(run_file, overrides)
-    params = fit_parameters(load_basin(scenario.basin_path, scenario.parameters))
+    from hydro.sensitivity import ranged
+
+    basin = load_basin(scenario.basin_path, scenario.parameters)
+    params = ranged(basin, fit_parameters(basin))
     rows, tables = [], {}
 
     def evaluate(values: dict[str, float], how: str) -> float:

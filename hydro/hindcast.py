@@ -255,6 +255,11 @@ def figure(table: pd.DataFrame, title: str):
     done = table.dropna(subset=["simulated"])
     done = done[done.role.isin(["calibration", "validation"])]
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    if done.empty:  # no recorded year could be replayed
+        ax.text(0.5, 0.5, "no published figure of a replayed year to compare", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=10)
+        return fig
     low = max(0.5, 0.8 * float(min(done.published.min(), done.simulated.min())))
     high = 1.25 * float(max(done.published.max(), done.simulated.max()))
     x = np.geomspace(low, high, 50)

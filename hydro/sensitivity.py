@@ -47,6 +47,16 @@ def parameter_overrides(params: list[Parameter], values: dict[str, float]) -> li
     return [(f"parameters.{path}", p.text(values[p.label])) for p in params for path in p.paths]
 
 
+def ranged(basin, params: list[Parameter]) -> list[Parameter]:
+    """`params`, or a ScenarioError naming the basin when there is nothing to vary."""
+    from hydro.errors import Problem, ScenarioError
+
+    if not params:
+        raise ScenarioError([Problem(str(basin.path / "basin.toml"), "range", "<no ranged figure>",
+                                     "figures with a range = [low, high] to vary (e.g. return_fraction = { value = 0.25, ..., range = [0.2, 0.3] })")])
+    return params
+
+
 def parameters(basin) -> list[Parameter]:
     """The basin's ranged figures, grouped by name, source and range (Qosh Tepa's demand is left out: the run
     file's qosh_tepa.withdrawal_km3 replaces it)."""
@@ -105,9 +115,11 @@ def sensitivity(run_file, overrides=None) -> tuple[dict[str, float], pd.DataFram
 
     overrides = list(overrides or [])
     scenario = load_scenario(run_file, overrides)
+    basin = load_basin(scenario.basin_path, scenario.parameters)
+    params = ranged(basin, parameters(basin))
     base = qosh_tepa_cost(run_file, overrides)
     rows = []
-    for p in parameters(load_basin(scenario.basin_path, scenario.parameters)):
+    for p in params:
         ends = {}
         for end, v in (("low", p.low), ("high", p.high)):
             ends[end] = qosh_tepa_cost(run_file, [*overrides, *parameter_overrides([p], {p.label: v})])
@@ -166,7 +178,8 @@ def uncertainty(run_file, overrides=None, samples: int = 100, seed: int = 0) -> 
 
     overrides = list(overrides or [])
     scenario = load_scenario(run_file, overrides)
-    params = parameters(load_basin(scenario.basin_path, scenario.parameters))
+    basin = load_basin(scenario.basin_path, scenario.parameters)
+    params = ranged(basin, parameters(basin))
     rows, members = [], []
     unit = {p.label: DISPLAY.get(p.dimension, ("1", 1.0))[1] for p in params}
     for i, values in enumerate(sample(params, samples, seed)):

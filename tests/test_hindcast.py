@@ -157,3 +157,28 @@ def test_observed_demand_turns_recorded_withdrawals_into_inputs():
     use = table[(table.year == 2024) & table.figure.str.startswith("withdrawal_")]
     assert set(use.role) == {"input"} and use.note.str.contains("observed demand").all()
     assert (use.simulated <= use.published + 1e-9).all()  # demand set to the record: never more than it
+
+
+def test_a_basin_whose_recorded_years_cannot_be_replayed_still_gets_its_table(tmp_path):
+    """Only 2022 figures (no recorded flow that year): every row 'not replayed', an empty skill table, a chart that
+    says so, and no traceback."""
+    folder = _basin_with(tmp_path, "figure,year,period,value_km3,source,note\ndelta_inflow,2022,annual,2.055,UZGD,\n")
+    run = tmp_path / "hindcast.toml"
+    run.write_text((RUNS / "hindcast.toml").read_text(encoding="utf-8").replace('"../basins/amu_darya"', f'"{folder}"'), encoding="utf-8")
+    assert main(["hindcast", str(run), "--out", str(tmp_path / "o")]) == 0
+    table = pd.read_csv(tmp_path / "o" / "hindcast.csv")
+    assert list(table.role) == ["not replayed"] and (tmp_path / "o" / "hindcast.png").stat().st_size > 0
+
+
+def test_sensitivity_needs_ranged_figures(tmp_path, capsys):
+    folder = tmp_path / "basin"
+    shutil.copytree(AMU_DARYA, folder)
+    text = (folder / "basin.toml").read_text(encoding="utf-8")
+    import re
+
+    (folder / "basin.toml").write_text(re.sub(r", range = \[[^]]*\]", "", text), encoding="utf-8")
+    run = tmp_path / "run.toml"
+    run.write_text((RUNS / "baseline.toml").read_text(encoding="utf-8").replace('"../basins/amu_darya"', f'"{folder}"'), encoding="utf-8")
+    for command in (["sensitivity", str(run)], ["uncertainty", str(run), "--samples", "2"]):
+        assert main([*command, "--out", str(tmp_path / command[0])]) == 2
+        assert "no ranged figure" in capsys.readouterr().err
