@@ -199,8 +199,14 @@ def hindcast(run_file, overrides=None, validate=None, observed_demand: bool | No
     basin = load_basin(base.basin_path, base.parameters)
     recorded = load_recorded(basin)
     settings = base.doc.get("hindcast", {})
+    validate_given = validate is not None
     validate = sorted(set(settings.get("validate", [2024]) if validate is None else validate))
     observed = bool(settings.get("observed_demand", False) if observed_demand is None else observed_demand)
+    years = sorted({r.year for r in recorded})
+    unknown = [y for y in validate if y not in years]
+    if unknown:
+        raise ScenarioError([Problem("<command line>" if validate_given else str(run_file), "--validate" if validate_given else "hindcast.validate",
+                                     unknown, f"years with published figures in the basin's recorded_figures: {years}")])
     network0 = compile_network(basin, base.reservoirs_enabled)
     replayable = sorted(basin.historical)
     rows = []

@@ -182,3 +182,9 @@ def test_sensitivity_needs_ranged_figures(tmp_path, capsys):
     for command in (["sensitivity", str(run)], ["uncertainty", str(run), "--samples", "2"]):
         assert main([*command, "--out", str(tmp_path / command[0])]) == 2
         assert "no ranged figure" in capsys.readouterr().err
+
+
+def test_validate_refuses_a_year_without_published_figures(capsys):
+    assert main(["hindcast", str(RUNS / "hindcast.toml"), "--validate", "1999"]) == 2
+    err = capsys.readouterr().err
+    assert "--validate" in err and "1999" in err and "2024" in err
