@@ -325,7 +325,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
         hydrology_kind=str(values["hydrology.kind"]),
         members=int(values["hydrology.members"]),
         seed=int(values["hydrology.seed"]),
-        series_path=(base / series) if series else None,
+        series_path=(base / series) if series and values["hydrology.kind"] == "series" else None,  # read only by that kind
         qosh_tepa=QoshTepa(
             withdrawal_km3=withdrawal,
             capacity_m3s=capacity,

@@ -760,3 +760,10 @@ def test_bug_time_bounds_past_2262(tmp_path):
         load_scenario(BASELINE, [("time.start", "2261-12"), ("time.years", 1)])
     ds = run_scenario(load_scenario(BASELINE, [("time.start", "2261-04"), ("time.years", 1)]))
     assert str(ds.time.values[-1])[:7] == "2262-03"
+
+
+def test_bug_series_named_but_unused():
+    """Found by test_fuzz_run_file: hydrology.series set to a missing file while the hydrology is not a series made
+    the run's provenance hash a file the run never reads (FileNotFoundError, an internal error). The series is the
+    run's input only for hydrology.kind = "series"."""
+    check_run_bytes(run_text([("set", "hydrology.series", "2026-10")]))
