@@ -68,11 +68,14 @@ def test_sensitivity_rows_are_the_cost_at_each_end():
     assert list(swings) == sorted(swings, reverse=True)
 
 
-def test_cli_writes_table_and_tornado(tmp_path, capsys):
+def test_cli_writes_table_and_tornado_and_a_report(tmp_path, capsys):
     out = tmp_path / "s"
     assert main(["sensitivity", str(RUNS / "baseline.toml"), "--set", "time.years=3", "--out", str(out)]) == 0
     assert {p.name for p in out.iterdir()} == {"sensitivity.csv", "sensitivity.png", "outputs.json"}
     assert "Qosh Tepa's cost to UZB + TKM as the basin file has it" in capsys.readouterr().out
+    assert main(["report", str(out)]) == 0
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "Which uncertain figures move the answer" in text and "reach lebap -&gt; tuyamuyun" in text
 
 
 def test_uncertainty_samples_every_range_and_gives_an_ordered_band():
@@ -96,14 +99,6 @@ def test_uncertainty_samples_every_range_and_gives_an_ordered_band():
 
     sets = parameter_overrides(p, {q.label: first[q.label] / DISPLAY.get(q.dimension, ("1", 1.0))[1] for q in p})
     assert qosh_tepa_cost(RUNS / "baseline.toml", [*SHORT, *sets])["mean"] == pytest.approx(first.cost_mean_km3, abs=1e-9)
-
-
-def test_report_of_a_sensitivity_folder(tmp_path):
-    out = tmp_path / "s"
-    assert main(["sensitivity", str(RUNS / "baseline.toml"), "--set", "time.years=2", "--out", str(out)]) == 0
-    assert main(["report", str(out)]) == 0
-    text = (out / "report.html").read_text(encoding="utf-8")
-    assert "Which uncertain figures move the answer" in text and "reach lebap -&gt; tuyamuyun" in text
 
 
 def test_variance_shares_follow_the_law_of_total_variance():
