@@ -9,6 +9,7 @@ that has a problem. Numbers come in as ``{ value = "650 m3/s", source = "KEY", .
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import tomllib
@@ -26,8 +27,8 @@ STATES = ("AFG", "TJK", "UZB", "TKM", "KGZ", "KAZ")
 CONFIDENCE = ("H", "M", "L", "U")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 BUILTIN_REGIMES = ("uniform",)  # same discharge every month
-BUILTIN_CURVES = ("full", "empty")
-MAX_VALUE = 1e15  # a bound on table values (m3/s): far above any river, far below what overflows a run's sums  # target storage at capacity / at dead storage all year
+BUILTIN_CURVES = ("full", "empty")  # target storage at capacity / at dead storage all year
+MAX_VALUE = 1e15  # a bound on table values (m3/s): far above any river, far below what overflows a run's sums
 
 # Per kind: sourced numbers as {key: (dimension, required)}; other settings as {key: (type, required)}.
 _COMMON = {"name": (str, True), "kind": (str, True), "state": (str, False), "province": (str, False)}
@@ -262,8 +263,10 @@ def set_parameters(doc: dict, parameters: dict[str, object], problems: Collector
         elif len(parts) == 2 and parts[0] == "stochastic" and isinstance(doc.get("stochastic", {}).get(parts[1]), dict):
             doc["stochastic"][parts[1]] = {**doc["stochastic"][parts[1]], "value": value}
             hits = 1
-        if not hits:
-            problems.add(f"[parameters] {path}", value, "a sourced figure of the basin: " + did_you_mean(str(path), known))
+        if not hits:  # the form and the nearest path, not all of them (a basin has dozens)
+            close = difflib.get_close_matches(str(path), known, n=1)
+            problems.add(f"[parameters] {path}", value, "a sourced figure of the basin: node.<name or *>.<figure>, reach.<from node>.<figure> "
+                         "or stochastic.<key>" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return doc
 
 

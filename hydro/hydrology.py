@@ -95,6 +95,9 @@ def year_type_scale(network: Network, params, year: str | None, exceedance: floa
     return flow_at_exceedance(p, reference) / norm, p
 
 
+SEASON_MONTHS = {"jan_mar": [0, 1, 2], "apr_sep": [3, 4, 5, 6, 7, 8], "oct_dec": [9, 10, 11]}  # calendar months, 0 = Jan
+
+
 def historical(network: Network, axis: TimeAxis, members: int, replay: list[int], melt_shift_weeks: float = 0.0) -> np.ndarray:
     """Recorded years replayed in turn, one per calendar year of the run: (members, T, n_inflow) hm3.
 
@@ -174,22 +177,17 @@ def replay_factors(network: Network, year: int, melt_shift_weeks: float = 0.0) -
         taken |= set(cols)
     others = [c for c in kerki if c not in taken]
     for k in SEASON_MONTHS:
-        at_kerki = float(norm[k][kerki].sum()) * pct[k] / 100.0  # the year's published flow at Kerki
+        at_kerki = float(norm[k][kerki].sum()) * pct[k] / 100.0  # the year's published flow at Kerki (kerki_norm_km3 x %)
         others_norm = float(norm[k][others].sum())
         if others and others_norm > 0:
             factors[k][others] = max(at_kerki - fixed[k], 0.0) / others_norm
     return factors
 
 
-SEASON_MONTHS = {"jan_mar": [0, 1, 2], "apr_sep": [3, 4, 5, 6, 7, 8], "oct_dec": [9, 10, 11]}  # calendar months, 0 = Jan
-
-
 def kerki_norm_km3(network: Network) -> dict[str, float]:
     """The mean year's natural flow above Kerki in Jan-Mar, Apr-Sep and Oct-Dec, km3 (the basin's norm)."""
     columns = forecast_columns(network)
-    shares = regime_shares(network)[columns]
-    annual = network.inflow_annual[columns]
-    return {k: float((annual[:, None] * shares[:, m]).sum()) / 1000.0 for k, m in SEASON_MONTHS.items()}
+    return {k: float(v[columns].sum()) for k, v in season_norms_km3(network).items()}
 
 
 def percent_of_norm(network: Network, year: int) -> dict[str, float]:
