@@ -209,9 +209,10 @@ def command_line(args) -> str:
     return " ".join(["hydro", *getattr(args, "argv", [])])
 
 
-def _out_folder(args, scenario) -> Path:
-    """The output folder of a command on a run file: --out, else out/<run file name>; checked (:func:`check_out`)."""
-    return check_out(args.out if args.out is not None else Path("out") / scenario.name, inputs=[scenario.basin_path])
+def _out_folder(args, scenario, default: str | None = None) -> Path:
+    """The output folder of a command on a run file: --out, else out/<default, or the run file's name>; checked
+    (:func:`check_out`)."""
+    return check_out(args.out if args.out is not None else Path("out") / (default or scenario.name), inputs=[scenario.basin_path])
 
 
 def check_out(out, inputs=(), outputs: tuple[str, ...] = ()) -> Path:
@@ -488,7 +489,7 @@ def _hindcast(args) -> int:
             validate = [int(y) for y in args.validate.split(",") if y.strip()]
         except ValueError:
             raise ScenarioError([Problem("<command line>", "--validate", args.validate, "comma-separated years, e.g. 2024")]) from None
-    out = check_out(args.out if args.out is not None else Path("out") / "hindcast", inputs=[scenario.basin_path])
+    out = _out_folder(args, scenario, "hindcast")
     table = hindcast(args.run_file, overrides, validate, args.observed_demand)
     replayed = sorted(table[table.role != "not replayed"].year.unique())
     title = (f"Hindcast of {', '.join(str(y) for y in replayed)} ({scenario.rule}; held out: "
@@ -516,7 +517,7 @@ def _sensitivity(args) -> int:
 
     overrides = [parse_set(s) for s in args.overrides]
     scenario = load_scenario(args.run_file, overrides)
-    out = check_out(args.out if args.out is not None else Path("out") / f"{scenario.name}_sensitivity", inputs=[scenario.basin_path])
+    out = _out_folder(args, scenario, f"{scenario.name}_sensitivity")
     started = time.perf_counter()
     base, table = sensitivity(args.run_file, overrides)
     title = (f"{scenario.title or scenario.name}: rule {scenario.rule}, Qosh Tepa {scenario.qosh_tepa.withdrawal_km3:g} km3/yr, "
@@ -545,7 +546,7 @@ def _uncertainty(args) -> int:
         raise ScenarioError([Problem("<command line>", "--samples", args.samples, "a number of parameter sets from 2 to 100,000")])
     overrides = [parse_set(s) for s in args.overrides]
     scenario = load_scenario(args.run_file, overrides)
-    out = check_out(args.out if args.out is not None else Path("out") / f"{scenario.name}_uncertainty", inputs=[scenario.basin_path])
+    out = _out_folder(args, scenario, f"{scenario.name}_uncertainty")
     started = time.perf_counter()
     table, band = uncertainty(args.run_file, overrides, args.samples, args.seed)
     with atomic_outputs(out, command_line(args)) as tmp:
@@ -568,6 +569,7 @@ def _calibrate(args) -> int:
 
     import hydro
     from hydro import charts
+    from hydro.basin import load_basin
     from hydro.errors import Problem, ScenarioError
     from hydro.fit import calibrate, display_sets, parameters_toml, score
     from hydro.hindcast import figure as hindcast_figure
@@ -585,7 +587,7 @@ def _calibrate(args) -> int:
     overrides = [parse_set(s) for s in args.overrides]
     scenario = load_scenario(args.run_file, overrides)
     cost_scenario = load_scenario(args.cost_run, overrides) if args.cost_run is not None else None
-    out = check_out(args.out if args.out is not None else Path("out") / "calibrate", inputs=[scenario.basin_path])
+    out = _out_folder(args, scenario, "calibrate")
     started = time.perf_counter()
     total = 1 + args.samples + args.refine
 
@@ -605,7 +607,7 @@ def _calibrate(args) -> int:
         behavioural = sets[sets.behavioural]
     provenance = {"made": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                   "package_version": hydro.__version__, "run_file": str(args.run_file.resolve()),
-                  "basin_sha256": __import__("hydro.basin", fromlist=["load_basin"]).load_basin(scenario.basin_path).sha256,
+                  "basin_sha256": load_basin(scenario.basin_path).sha256,
                   "sets": f"{len(sets)} ({args.samples} Latin hypercube, seed {args.seed}; {args.refine} refinement evaluations at most)",
                   "objective": "RMS of the calibration figures' relative errors (hindcast.csv, role calibration)",
                   "best": f"set {result['best_index']}: " + ", ".join(f"{k} {v:.4f}" for k, v in score(result["best_table"]).items()),
