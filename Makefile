@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test calibrate venv clean
+.PHONY: demo test calibrate parameter-sets venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP)
 
 calibrate: $(STAMP)
 	$(BIN)/python -m hydro.calibration basins/amu_darya
+
+parameter-sets: $(STAMP)
+	$(BIN)/hydro calibrate runs/hindcast.toml --install --out out/calibrate
 
 clean:
 	rm -rf out .pytest_cache

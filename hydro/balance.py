@@ -37,9 +37,9 @@ def worst_of(worst: np.ndarray) -> dict[str, float]:
     return {"max_abs_hm3": float(top[0]), "max_rel": float(top[1]), "basin_rel": float(top[2])}
 
 
-def raise_failure(fail: np.ndarray, network) -> None:
+def raise_failure(fail: np.ndarray, network, member_ids=None) -> None:
     """Raise :class:`MassBalanceError` for the earliest failed month in `fail` (members, FAIL_FIELDS of
-    :mod:`hydro.kernel`; code 0 = passed), naming the node, month and member."""
+    :mod:`hydro.kernel`; code 0 = passed), naming the node, month and member (its number in `member_ids` if given)."""
     from hydro.kernel import ROWS
 
     failed = np.flatnonzero(fail[:, 0] > 0)  # ascending: argmin picks the lowest member of the earliest month
@@ -47,6 +47,7 @@ def raise_failure(fail: np.ndarray, network) -> None:
         return
     m = int(failed[np.argmin(fail[failed, 1])])
     code, t, i, row, value, nat, inflow, flow, withdrawal, evap, d_storage = fail[m]
+    m = int(member_ids[m]) if member_ids is not None else m
     code, t, i = int(code), int(t), int(i)
     name = ROUTED[int(row)] if code in (1, 2, 3) else ""
     assert ROUTED == ROWS, "hydro.kernel's rows must follow hydro.variables.ROUTED"
@@ -66,7 +67,7 @@ def raise_failure(fail: np.ndarray, network) -> None:
     raise MassBalanceError(f"the basin does not close in month {t} for member {m}: residual {value:.6g} hm3 of {nat:.6g} hm3 natural inflow")
 
 
-def check(arrays: dict[str, np.ndarray], network, rtol: float = RELATIVE_TOLERANCE) -> dict[str, float]:
+def check(arrays: dict[str, np.ndarray], network, rtol: float = RELATIVE_TOLERANCE, member_ids=None) -> dict[str, float]:
     """Check a finished run's arrays (members, time, node) month by month with the simulator's own check
     (:func:`hydro.kernel.check_arrays`); raise :class:`MassBalanceError` naming the node and month of the first
     failure, else return the largest residuals found. `network`: a Network or a saved layout."""
@@ -78,5 +79,5 @@ def check(arrays: dict[str, np.ndarray], network, rtol: float = RELATIVE_TOLERAN
     worst = np.zeros((members, 3))
     fail = np.zeros((members, len(kernel.FAIL_FIELDS)))
     kernel.check_arrays(routing_arrays(network), stack, initial, worst, fail, rtol)
-    raise_failure(fail, network)
+    raise_failure(fail, network, member_ids)
     return worst_of(worst)

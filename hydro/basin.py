@@ -62,7 +62,7 @@ _REACH_FIGURES = {"loss_fraction": ("number", False), "min_flow": ("rate", False
 _FIGURE_KEYS = {"value", "source", "confidence", "range", "note"}
 _FRACTIONS = {"growing_share", "return_fraction", "conveyance_loss", "loss_fraction", "annual_cv", "lag1", "cross_correlation"}
 _STOCHASTIC = {"lag1": ("number", True), "cross_correlation": ("number", True)}
-_TOP_KEYS = ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "historical_years", "recorded_figures", "stochastic", "node", "reach"]
+_TOP_KEYS = ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "historical_years", "recorded_figures", "parameter_sets", "stochastic", "node", "reach"]
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def load_basin(path: str | Path, parameters: dict[str, object] | None = None) ->
             files["calibration"] = folder / doc["calibration"]
         else:
             problems.add("calibration", doc["calibration"], "the name of the calibration TOML beside basin.toml")
-    for key in ("sources", "regimes", "reservoir_curves", "historical_years", "recorded_figures"):
+    for key in ("sources", "regimes", "reservoir_curves", "historical_years", "recorded_figures", "parameter_sets"):
         if key in doc and not (isinstance(doc[key], str) and doc[key]):
             problems.add(key, doc[key], "a file name beside basin.toml")
             doc = {k: v for k, v in doc.items() if k != key}
@@ -184,6 +184,10 @@ def load_basin(path: str | Path, parameters: dict[str, object] | None = None) ->
         files["recorded_figures"] = folder / doc["recorded_figures"]
         if not files["recorded_figures"].is_file():
             problems.add("recorded_figures", doc["recorded_figures"], f"a CSV file beside basin.toml ({files['recorded_figures']} does not exist)")
+    if "parameter_sets" in doc:  # read and checked by hydro.parameter_sets; part of the basin's identity
+        files["parameter_sets"] = folder / doc["parameter_sets"]
+        if not files["parameter_sets"].is_file():
+            problems.add("parameter_sets", doc["parameter_sets"], f"a CSV file beside basin.toml ({files['parameter_sets']} does not exist)")
     stochastic = {}
     raw = doc.get("stochastic", {})
     if not isinstance(raw, dict):

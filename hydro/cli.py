@@ -7,6 +7,7 @@ Errors of our own (bad basin, bad run file, mass balance) are printed on stderr 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -114,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="also give Qosh Tepa's cost in this run file for every behavioural set (e.g. runs/baseline.toml)")
     cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
     cal.add_argument("--out", default=None, help="output folder (default: out/calibrate)")
+    cal.add_argument("--install", action="store_true",
+                     help="also write the behavioural Latin-hypercube sets into the basin's parameter_sets file, which runs with "
+                          "uncertainty.parameter_sets = N cross with their members")
 
     val = sub.add_parser("validate", help="check a basin folder (or a run file and its basin) without running")
     val.add_argument("path", type=Path)
@@ -273,11 +277,16 @@ def _run(args) -> int:
     print(title)
     if "rule_note" in ds.attrs:
         print(f"NOTE: {ds.attrs['rule_note']}")
-    print(f"{scenario.axis.months} months from {scenario.axis.start}, {ds.sizes['member']} member(s); "
+    members = (f"{ds.sizes['member']} simulations ({scenario.parameter_sets} parameter sets x {scenario.members} hydrological member"
+               f"{'s' if scenario.members > 1 else ''})" if scenario.parameter_sets else f"{ds.sizes['member']} member(s)")
+    print(f"{scenario.axis.months} months from {scenario.axis.start}, {members}; "
           f"mass balance max residual {ds.attrs['mass_balance_max_rel']:.1e} of throughput")
     print()
     print("Annual mean per state (km3/yr):")
-    print(summary.round(2).to_string())
+    print(_with_band(summary).to_string())
+    from hydro.report import band_note
+
+    print(band_note(ds))
     print()
     if len(types) > 1 or ds.sizes["member"] > 1:
         print("Shortfall by year type, % of demand (member-years counted):")
@@ -302,6 +311,15 @@ def _run(args) -> int:
         print()
     print(f"wrote {', '.join(str(out / f) for f in written)} in {elapsed:.1f} s")
     return 0
+
+
+def _with_band(summary):
+    """The central columns of a state summary, with the shortfall's 5-95 % band and its sources when it has width."""
+    table = summary[["demand_km3", "withdrawal_km3", "shortfall_km3", "shortfall_pct"]].round(2)
+    if (summary.shortfall_km3_p95 - summary.shortfall_km3_p05).abs().max() > 5e-3:
+        table["shortfall_5-95%_km3"] = [f"{a:.2f}-{b:.2f}" for a, b in zip(summary.shortfall_km3_p05, summary.shortfall_km3_p95)]
+        table["from_parameters_%"] = summary.shortfall_from_parameters_pct.round(0)
+    return table
 
 
 def _qosh_tepa_head(scenario, ds, results):
@@ -588,6 +606,10 @@ def _calibrate(args) -> int:
     scenario = load_scenario(args.run_file, overrides)
     cost_scenario = load_scenario(args.cost_run, overrides) if args.cost_run is not None else None
     out = _out_folder(args, scenario, "calibrate")
+    basin = load_basin(scenario.basin_path)
+    if args.install and "parameter_sets" not in basin.files:
+        raise ScenarioError([Problem(str(basin.path / "basin.toml"), "parameter_sets", "<missing>",
+                                     'a file name for --install to write, e.g. parameter_sets = "parameter_sets.csv"')])
     started = time.perf_counter()
     total = 1 + args.samples + args.refine
 
@@ -607,7 +629,7 @@ def _calibrate(args) -> int:
         behavioural = sets[sets.behavioural]
     provenance = {"made": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                   "package_version": hydro.__version__, "run_file": str(args.run_file.resolve()),
-                  "basin_sha256": load_basin(scenario.basin_path).sha256,
+                  "basin_sha256": basin.sha256,
                   "sets": f"{len(sets)} ({args.samples} Latin hypercube, seed {args.seed}; {args.refine} refinement evaluations at most)",
                   "objective": "RMS of the calibration figures' relative errors (hindcast.csv, role calibration)",
                   "best": f"set {result['best_index']}: " + ", ".join(f"{k} {v:.4f}" for k, v in score(result["best_table"]).items()),
@@ -638,6 +660,19 @@ def _calibrate(args) -> int:
             print(f"Qosh Tepa's cost to UZB + TKM in {args.cost_run} over the behavioural sets (km3/yr; p5, p50, p95):")
             print(band.round(2).to_string())
     print(f"wrote {out / 'calibration_sets.csv'}, {out / 'calibrated.toml'}, {out / 'hindcast_calibrated.csv'}, {out / 'hindcast_calibrated.png'}")
+    if args.install:
+        from hydro import parameter_sets
+
+        drawn = behavioural[behavioural.how == "latin hypercube"]
+        if drawn.empty:
+            raise ScenarioError([Problem("<command line>", "--install", "<no behavioural Latin-hypercube set>",
+                                         "at least one drawn set within the tolerance (more --samples, or a larger --tolerance)")])
+        parameter_sets.write(basin.files["parameter_sets"], drawn, result["params"],
+                             {**{("basin_sha256_when_calibrated" if k == "basin_sha256" else k): v for k, v in provenance.items()},
+                              "run_file": os.path.relpath(args.run_file.resolve(), basin.path.resolve()), "installed": f"{len(drawn)} behavioural sets drawn by the Latin hypercube (refined sets left out: "
+                                                         "they cluster round the best one), in the order drawn",
+                              "tolerance": f"{args.tolerance}", "command": command_line(args)})
+        print(f"installed {len(drawn)} behavioural sets in {os.path.normpath(basin.files['parameter_sets'])}")
     return 0
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hydro.errors import MassBalanceError, Problem, ScenarioError
-from hydro.results import open_results, saved_network, sha256_file
+from hydro.results import open_results, saved_network, saved_networks, sha256_file
 from hydro.variables import ROUTED
 
 
@@ -40,9 +40,13 @@ def check_results(path: str | Path) -> dict:
     if not all(v in ds for v in ROUTED) or "initial_storage" not in ds or list(network.names) != [str(n) for n in ds.node.values]:
         report["balance"] = "not checked: the file keeps only some variables or nodes (a sweep chunk)"
         return report
-    arrays = {v: ds[v].transpose("member", "time", "node").values for v in ROUTED}
-    arrays["initial_storage"] = ds.initial_storage.transpose("member", "node").values
-    report["balance"] = check(arrays, network)
+    worst = {}
+    for members, layout in saved_networks(ds):  # one network per parameter set
+        arrays = {v: ds[v].isel(member=members).transpose("member", "time", "node").values for v in ROUTED}
+        arrays["initial_storage"] = ds.initial_storage.isel(member=members).transpose("member", "node").values
+        found = check(arrays, layout, member_ids=ds.member.values[members])
+        worst = {k: max(worst.get(k, 0.0), v) for k, v in found.items()}
+    report["balance"] = worst
     return report
 
 

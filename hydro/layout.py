@@ -140,3 +140,22 @@ def layout_from_json(text: str) -> SavedNetwork:
         dead_storage=arr("dead_storage_hm3"), return_to=ret, return_fraction=arr("return_fraction"),
         conveyance_loss=arr("conveyance_loss"), demand_annual=arr("demand_annual_hm3"), inflow_annual_all=arr("inflow_annual_hm3"),
     )
+
+
+def set_layouts_json(base: str, layouts: dict[int, str]) -> str:
+    """Per parameter set, the fields of its layout (a :func:`layout_json` text) that differ from `base`'s: a JSON
+    text {set number: {field: values}} (the results' ``parameter_set_networks_json`` attribute)."""
+    doc = json.loads(base)
+    out = {}
+    for number, text in layouts.items():
+        other = json.loads(text)
+        out[str(int(number))] = {k: v for k, v in other.items() if doc.get(k) != v}
+    return json.dumps(out, sort_keys=True)
+
+
+def set_layout(base: str, patches: str, number: int) -> SavedNetwork:
+    """The layout of parameter set `number`: `base` with that set's fields from :func:`set_layouts_json`."""
+    doc = json.loads(base)
+    doc.update(json.loads(patches).get(str(int(number)), {}))
+    return layout_from_json(json.dumps(doc))
+

@@ -49,9 +49,7 @@ def period_mask(ds: xr.Dataset, period: str) -> xr.DataArray:
 
 def member_years(ds: xr.Dataset, mask: xr.DataArray) -> int:
     """How many (member, water year) pairs have a month in `mask`."""
-    m = mask.transpose("member", "time").values
-    wy = ds.water_year.values
-    return int(sum(len(np.unique(wy[row])) for row in m))
+    return int(member_years_each(ds, mask).sum())
 
 
 def _compute_all(lazy: dict[str, xr.DataArray]) -> dict[str, float]:
@@ -68,36 +66,118 @@ def state_summary(ds: xr.Dataset, period: str = "all") -> pd.DataFrame:
     return state_summaries(ds, [period])[period]
 
 
+BAND = (0.05, 0.95)  # the band every summary gives: 5th and 95th percentiles over members
+
+
 def state_summaries(ds: xr.Dataset, periods) -> dict[str, pd.DataFrame]:
-    """:func:`state_summary` for several periods, read in one pass (a lazily opened file is decompressed once)."""
-    columns = ["demand_km3", "withdrawal_km3", "shortfall_km3", "shortfall_pct"]
+    """:func:`state_summary` for several periods, read in one pass (a lazily opened file is decompressed once).
+
+    Besides the central values (over every member-year of the period) each table gives a 5-95 % band: the 5th and
+    95th percentiles over the members of each member's own mean (columns suffixed ``_p05`` and ``_p95``), and how
+    much of the variance of the members' shortfall comes from the parameter sets (``shortfall_from_parameters_pct``;
+    the rest, ``shortfall_from_hydrology_pct``, from the hydrological members; see :func:`variance_shares`)."""
     offtakes = of_kind(ds, "offtake")
     present = set(offtakes.state.values)
     states = [s for s in STATE_ORDER if s in present] + sorted(present - set(STATE_ORDER))
     masks = {p: period_mask(ds, p) for p in periods}
-    counts = {p: member_years(ds, masks[p]) for p in periods}
+    counts = {p: member_years_each(ds, masks[p]) for p in periods}
     lazy = {}
     for p in periods:
-        if counts[p] == 0:
+        if counts[p].sum() == 0:
             continue
         for s in states:
             sel = offtakes.isel(node=np.flatnonzero(offtakes.state.values == s))
             for v in ("demand", "withdrawal", "shortfall"):
-                lazy[f"{p}|{s}|{v}"] = sel[v].sum("node").where(masks[p], 0.0).sum()
-    totals = _compute_all(lazy)
+                lazy[f"{p}|{s}|{v}"] = sel[v].sum("node").where(masks[p], 0.0).sum("time")
+    totals = _compute_arrays(lazy)
+    groups = member_groups(ds)
     out = {}
     for p in periods:
         n = counts[p]
-        if n == 0:
-            out[p] = pd.DataFrame(columns=columns, index=pd.Index([], name="state"))
+        if n.sum() == 0:
+            out[p] = pd.DataFrame(columns=SUMMARY_COLUMNS, index=pd.Index([], name="state"))
             continue
+        has = n > 0
         rows = []
         for s in states:
-            demand, withdrawal, shortfall = (float(totals[f"{p}|{s}|{v}"]) / n / 1000.0 for v in ("demand", "withdrawal", "shortfall"))
-            rows.append({"state": s, "demand_km3": demand, "withdrawal_km3": withdrawal, "shortfall_km3": shortfall,
-                         "shortfall_pct": 100.0 * shortfall / demand if demand > 0 else 0.0})
-        out[p] = pd.DataFrame(rows).set_index("state")
+            demand, withdrawal, shortfall = (totals[f"{p}|{s}|{v}"] / 1000.0 for v in ("demand", "withdrawal", "shortfall"))
+            row = {"state": s}
+            for name, values in (("demand_km3", demand), ("withdrawal_km3", withdrawal), ("shortfall_km3", shortfall)):
+                row[name] = float(values.sum() / n.sum())
+            row["shortfall_pct"] = 100.0 * row["shortfall_km3"] / row["demand_km3"] if row["demand_km3"] > 0 else 0.0
+            each = {"withdrawal_km3": withdrawal[has] / n[has], "shortfall_km3": shortfall[has] / n[has],
+                    "shortfall_pct": np.where(demand[has] > 0, 100.0 * shortfall[has] / np.where(demand[has] > 0, demand[has], 1.0), 0.0)}
+            bands = {name: band(values, groups[has]) for name, values in each.items()}
+            for name, b in bands.items():
+                row[f"{name}_p05"], row[f"{name}_p95"] = b["p05"], b["p95"]
+            row["shortfall_from_parameters_pct"] = bands["shortfall_km3"]["from_parameters_pct"]
+            row["shortfall_from_hydrology_pct"] = bands["shortfall_km3"]["from_hydrology_pct"]
+            rows.append(row)
+        out[p] = pd.DataFrame(rows, columns=["state", *SUMMARY_COLUMNS]).set_index("state")
     return out
+
+
+SUMMARY_COLUMNS = ["demand_km3", "withdrawal_km3", "shortfall_km3", "shortfall_pct",
+                   "withdrawal_km3_p05", "withdrawal_km3_p95", "shortfall_km3_p05", "shortfall_km3_p95",
+                   "shortfall_pct_p05", "shortfall_pct_p95", "shortfall_from_parameters_pct", "shortfall_from_hydrology_pct"]
+
+
+def variance_shares(values: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
+    """Shares of the variance of `values` between the `groups` (parameter sets) and within them (hydrological
+    members): the law of total variance, (between, within) / total; (nan, nan) when nothing varies."""
+    values = np.asarray(values, dtype=float)
+    total = float(values.var()) if len(values) else 0.0
+    if total <= 1e-18 * max(1.0, float(np.abs(values).max(initial=0.0))) ** 2:
+        return np.nan, np.nan
+    _, index = np.unique(groups, return_inverse=True)
+    means = np.bincount(index, values) / np.bincount(index)
+    within = float(np.mean((values - means[index]) ** 2))
+    return (total - within) / total, within / total
+
+
+def member_shortfall(ds: xr.Dataset, states, period: str = "all") -> np.ndarray:
+    """Each member's mean annual shortfall of `states` together (km3/yr) over its water years of `period`; nan for a
+    member with no such year."""
+    off = of_kind(ds, "offtake")
+    sel = off.isel(node=np.flatnonzero(np.isin(off.state.values, list(states))))
+    mask = period_mask(ds, period)
+    total = np.asarray(sel.shortfall.sum("node").where(mask, 0.0).sum("time").transpose("member").values, dtype=float)
+    n = member_years_each(ds, mask)
+    return np.where(n > 0, total / np.where(n > 0, n, 1.0), np.nan) / 1000.0
+
+
+def band(values: np.ndarray, groups: np.ndarray | None = None) -> dict[str, float]:
+    """Central value (mean), 5-95 % band and the share of the variance from the `groups` (parameter sets) of a
+    member-level figure; members with nan are left out."""
+    values = np.asarray(values, dtype=float)
+    keep = np.isfinite(values)
+    groups = np.zeros(len(values), dtype=int) if groups is None else np.asarray(groups)
+    if not keep.any():
+        return {"mean": np.nan, "p05": np.nan, "p95": np.nan, "from_parameters_pct": np.nan, "from_hydrology_pct": np.nan}
+    p05, p95 = np.quantile(values[keep], BAND)
+    between, within = variance_shares(values[keep], groups[keep])
+    return {"mean": float(values[keep].mean()), "p05": float(p05), "p95": float(p95),
+            "from_parameters_pct": 100.0 * between, "from_hydrology_pct": 100.0 * within}
+
+
+def member_groups(ds: xr.Dataset) -> np.ndarray:
+    """The parameter set of each member (all 0 when the run has none)."""
+    return ds.parameter_set.values if "parameter_set" in ds.coords else np.zeros(ds.sizes["member"], dtype=int)
+
+
+def member_years_each(ds: xr.Dataset, mask: xr.DataArray) -> np.ndarray:
+    """How many water years of each member have a month in `mask` (member,)."""
+    m = mask.transpose("member", "time").values
+    wy = ds.water_year.values
+    return np.array([len(np.unique(wy[row])) for row in m], dtype=float)
+
+
+def _compute_arrays(lazy: dict[str, xr.DataArray]) -> dict[str, np.ndarray]:
+    """The arrays in `lazy` computed together (a lazily opened file is read once for all of them)."""
+    if not lazy:
+        return {}
+    done = xr.Dataset({k: v.reset_coords(drop=True) for k, v in lazy.items()}).compute()
+    return {k: np.asarray(done[k].values, dtype=float) for k in lazy}
 
 
 def offtake_summary(ds: xr.Dataset) -> pd.DataFrame:

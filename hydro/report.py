@@ -43,27 +43,61 @@ def _table(df: pd.DataFrame, digits: int = 2, index: bool = True) -> str:
 
 
 def key_numbers(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> pd.DataFrame:
-    """UZB and TKM shortfall (km3/yr and % of demand) with and without Qosh Tepa, mean and dry years."""
+    """UZB and TKM shortfall (km3/yr and % of demand) with and without Qosh Tepa, mean and dry years, and Qosh Tepa's
+    cost to them (with less without, member by member); "[a-b]" after a figure is its 5-95 % band over the members."""
     def pick(d, period):
         t = metrics.state_summary(d, period)
         return t.reindex(list(STATES))
 
     with_mean, without_mean = pick(ds, "all"), pick(others["without"], "all")
     if "dry" in others:
-        with_dry, without_dry = pick(others["dry"], "all"), pick(others["dry_without"], "all")
+        dry_pair, dry_period = (others["dry"], others["dry_without"]), "all"
     else:
-        with_dry, without_dry = pick(ds, "dry years"), pick(others["without"], "dry years")
+        dry_pair, dry_period = (ds, others["without"]), "dry years"
+    with_dry, without_dry = pick(dry_pair[0], dry_period), pick(dry_pair[1], dry_period)
+
+    def fig(table, state, column, digits=2):
+        v = table.loc[state, column]
+        lo, hi = table.loc[state, f"{column}_p05"] if f"{column}_p05" in table else v, table.loc[state, f"{column}_p95"] if f"{column}_p95" in table else v
+        if not np.isfinite(v):
+            return "-"
+        return f"{v:.{digits}f}" + (f" [{lo:.{digits}f}-{hi:.{digits}f}]" if np.isfinite(lo) and hi - lo >= 0.5 * 10 ** -digits else "")
+
     rows = {}
     for state in STATES:
         rows[state] = {
-            "mean year, with Qosh Tepa (km3/yr)": with_mean.loc[state, "shortfall_km3"],
-            "mean year, without (km3/yr)": without_mean.loc[state, "shortfall_km3"],
-            "mean year, with (% of demand)": with_mean.loc[state, "shortfall_pct"],
-            "dry year, with Qosh Tepa (km3/yr)": with_dry.loc[state, "shortfall_km3"],
-            "dry year, without (km3/yr)": without_dry.loc[state, "shortfall_km3"],
-            "dry year, with (% of demand)": with_dry.loc[state, "shortfall_pct"],
+            "mean year, with Qosh Tepa (km3/yr)": fig(with_mean, state, "shortfall_km3"),
+            "mean year, without (km3/yr)": fig(without_mean, state, "shortfall_km3"),
+            "mean year, with (% of demand)": fig(with_mean, state, "shortfall_pct", 1),
+            "dry year, with Qosh Tepa (km3/yr)": fig(with_dry, state, "shortfall_km3"),
+            "dry year, without (km3/yr)": fig(without_dry, state, "shortfall_km3"),
+            "dry year, with (% of demand)": fig(with_dry, state, "shortfall_pct", 1),
         }
-    return pd.DataFrame(rows).T
+    cost, shares = {}, {}
+    for label, (w, wo), period in (("mean year", (ds, others["without"]), "all"), ("dry year", dry_pair, dry_period)):
+        b = metrics.band(metrics.member_shortfall(w, STATES, period) - metrics.member_shortfall(wo, STATES, period), metrics.member_groups(w))
+        cost[f"{label}, with Qosh Tepa (km3/yr)"] = (f"{b['mean']:.2f}" + (f" [{b['p05']:.2f}-{b['p95']:.2f}]" if b["p95"] - b["p05"] >= 0.005 else "")
+                                                   if np.isfinite(b["mean"]) else "-")
+        shares[label] = b
+    rows[" + ".join(STATES) + ": Qosh Tepa's cost"] = cost
+    table = pd.DataFrame(rows).T.fillna("")
+    parts = [f"{label}: {b['from_parameters_pct']:.0f} % from the parameter sets, {b['from_hydrology_pct']:.0f} % from the hydrological members"
+             for label, b in shares.items() if np.isfinite(b["from_parameters_pct"])]
+    table.attrs["cost_shares"] = ("Where the spread of Qosh Tepa's cost comes from (shares of its variance across simulations): "
+                                  + "; ".join(parts) + ".") if parts else ""
+    return table
+
+
+def band_note(ds: xr.Dataset) -> str:
+    """What the bands in a run's figures are taken over (one sentence)."""
+    n = ds.sizes["member"]
+    if "parameter_set" in ds.coords:
+        sets = len(set(ds.parameter_set.values.tolist()))
+        return (f"Bands [a-b] are the 5-95 % range over {n} simulations: {sets} behavioural parameter sets of the basin "
+                f"(fitted to the recorded years by hydro calibrate) x {n // sets} hydrological member{'s' if n // sets > 1 else ''}, of each simulation's mean.")
+    if n > 1:
+        return f"Bands [a-b] are the 5-95 % range over the {n} hydrological members of each member's mean; the basin's figures are as written (no parameter sets)."
+    return "One member with the basin's figures as written: no band (set uncertainty.parameter_sets in the run file for one)."
 
 
 def _assumptions(ds: xr.Dataset) -> pd.DataFrame:
@@ -106,7 +140,8 @@ def _run_section(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> tuple[str, st
              "worst monthly shortfall per failure event, as a share of demand.</p>" + _table(metrics.state_performance(ds), 3))
     body += "<h3>Per offtake (km3 per year)</h3>" + _table(metrics.offtake_summary(ds))
     body += "<h3>Terminals (km3 per year)</h3>" + _table(metrics.terminal_summary(ds))
-    return _table(numbers), body
+    note = " ".join(x for x in (band_note(ds), numbers.attrs.get("cost_shares", "")) if x)
+    return _table(numbers) + f'<p class="note">{html.escape(note)}</p>', body
 
 
 def _sweep_section(folder: Path) -> str:

@@ -284,10 +284,18 @@ def write_results(ds: xr.Dataset, path: str | Path, counterparts: dict[str, xr.D
         write_counterpart(other, path, name)
 
 
-def write_counterpart(ds: xr.Dataset, path: str | Path, name: str, complevel: int = 1) -> None:
-    """Append a counterpart run to the results file `path` as group ``counterparts/<name>``."""
+def write_counterpart(ds: xr.Dataset, path: str | Path, name: str, complevel: int = 1, own_members: bool = False) -> None:
+    """Append a counterpart run to the results file `path` as group ``counterparts/<name>``. With `own_members` the
+    group gets a ``member`` dimension of its own (a one-member dry year beside a streamed run, whose unlimited
+    ``member`` dimension a group would otherwise share and grow with)."""
     cf = to_cf(ds)
     with netcdf_writing(path):
+        if own_members:
+            import netCDF4
+
+            with netCDF4.Dataset(path, "a") as nc:
+                group = nc.createGroup(COUNTERPART_GROUP).createGroup(name)
+                group.createDimension("member", cf.sizes["member"])
         cf.to_netcdf(path, mode="a", group=f"{COUNTERPART_GROUP}/{name}", engine="netcdf4", encoding=cf_encoding(cf, complevel, float32=True))
 
 
@@ -433,6 +441,19 @@ def saved_network(ds: xr.Dataset):
     from hydro.layout import layout_from_json
 
     return layout_from_json(ds.attrs["network_json"])
+
+
+def saved_networks(ds: xr.Dataset) -> list[tuple[np.ndarray, object]]:
+    """(member positions, layout) for each group of members simulated on one network: every member on
+    :func:`saved_network` for most runs; each parameter set's members on that set's layout when the run crossed the
+    basin's parameter sets with its members (``parameter_set_networks_json``)."""
+    from hydro.layout import set_layout
+
+    patches = ds.attrs.get("parameter_set_networks_json")
+    if not patches or "parameter_set" not in ds.coords:
+        return [(np.arange(ds.sizes["member"]), saved_network(ds))]
+    sets = ds.parameter_set.values
+    return [(np.flatnonzero(sets == k), set_layout(ds.attrs["network_json"], patches, k)) for k in dict.fromkeys(sets.tolist())]
 
 
 # --------------------------------------------------------------------------------------------- safe writing

@@ -13,6 +13,8 @@ from hydro.allocation import AllocationRule, make_rule
 from hydro.basin import Basin, load_basin
 from hydro.demand import Demands, build_demands
 from hydro.network import Network, compile_network
+from hydro.layout import layout_json, set_layouts_json
+from hydro.parameter_sets import of_run, with_set
 from hydro.results import provenance, to_dataset
 from hydro.scenario import Scenario
 from hydro.simulate import simulate
@@ -95,10 +97,46 @@ def run_scenario(scenario: Scenario, detail: str = "full") -> xr.Dataset:
 
 
 def _run(scenario: Scenario, detail: str = "full") -> tuple[Inputs, xr.Dataset]:
+    sets = of_run(scenario)
+    if sets:  # each set in turn, its members numbered after the sets before it
+        parts = [(_run(with_set(scenario, values), detail), number) for number, values in sets]
+        ds = stack_members([label_set(d, scenario, number, k) for k, ((_, d), number) in enumerate(parts)])
+        ds = _crossed_attrs(ds, [d for (_, d), _ in parts])
+        ds.attrs["parameter_set_networks_json"] = set_layouts_json(ds.attrs["network_json"], {n: d.attrs["network_json"] for (_, d), n in parts})
+        return parts[0][0][0], ds
     inputs = prepare(scenario)
     keep, nodes = detail_of(detail, inputs.network)
     arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep, nodes=nodes)
     return inputs, _dataset(scenario, inputs, arrays)
+
+
+def label_set(ds: xr.Dataset, scenario: Scenario, number: int, k: int, first_member: int = 0) -> xr.Dataset:
+    """The results of parameter set `number` (the `k`-th of `scenario`'s sets) as members k x members + j, with the
+    coordinates ``parameter_set`` and ``hydrological_member`` along ``member``; the provenance is `scenario`'s."""
+    j = np.arange(first_member, first_member + ds.sizes["member"])
+    ds = ds.assign_coords(
+        member=k * scenario.members + j,
+        parameter_set=("member", np.full(len(j), int(number)), {"long_name": "behavioural parameter set of the basin's parameter_sets file (its set number)"}),
+        hydrological_member=("member", j, {"long_name": "member of the run's hydrology this simulation repeats under its parameter set"}),
+    )
+    if "run_config_json" in ds.attrs:  # a run (a counterpart keeps its own short attributes)
+        ds.attrs.update(run_config_json=json.dumps(scenario.doc, sort_keys=True, default=str))
+    return ds
+
+
+def stack_members(parts: list[xr.Dataset]) -> xr.Dataset:
+    """Datasets of the same run under different parameter sets, one after the other along ``member`` (what has no
+    member dimension, the time and node coordinates, is the same in each: the first's is kept, with its attributes)."""
+    return xr.concat(parts, "member", data_vars="minimal", coords="minimal", compat="override", combine_attrs="override")
+
+
+def _crossed_attrs(ds: xr.Dataset, parts: list[xr.Dataset]) -> xr.Dataset:
+    """`ds` (the sets concatenated) with the largest mass-balance residual of its parts and a note of its sets."""
+    for key in ("mass_balance_max_rel", "mass_balance_max_abs_hm3"):
+        if key in ds.attrs:
+            ds.attrs[key] = float(max(p.attrs[key] for p in parts))
+    ds.attrs["parameter_sets"] = ",".join(str(int(x)) for x in dict.fromkeys(ds.parameter_set.values.tolist()))
+    return ds
 
 
 BLOCK_BYTES = 1.5e9  # results of one block of members held in memory at a time by run_to_file
@@ -185,7 +223,7 @@ MEMBER_MONTH_BYTES = 470  # inputs, year types and summaries per member-month, h
 def estimate_bytes(scenario: Scenario, nodes: int) -> dict[str, float]:
     """Memory a run will need (bytes): the process, inflows and year types of every member, and the results of
     one block (every member when it is not streamed), as measured on the shipped basin."""
-    members, months = scenario.members, scenario.axis.months
+    members, months = scenario.simulations, scenario.axis.months
     per_member = 13 * 8 * months * nodes
     block = min(members, block_members(scenario, nodes))
     return {"inputs": PROCESS_BYTES + members * months * MEMBER_MONTH_BYTES, "block": block * per_member * BLOCK_FACTOR,
@@ -201,7 +239,7 @@ def check_memory(scenario: Scenario, nodes: int, available: float | None = None)
     available = available if available is not None else _available_memory()
     if available and total > 0.8 * available:
         raise ScenarioError([Problem(str(scenario.path or "<run>"), "hydrology.members", scenario.members,
-                                     f"a run that fits in memory: {scenario.members:,} members x {scenario.axis.months} months need about "
+                                     f"a run that fits in memory: {scenario.simulations:,} members x {scenario.axis.months} months need about "
                                      f"{total / 2**30:.1f} GiB, {available / 2**30:.1f} GiB are available (fewer members, or split it into a sweep over hydrology.seed)")])
 
 
@@ -225,8 +263,31 @@ def _available_memory() -> float | None:
 def run_with_counterparts(scenario: Scenario, detail: str = "full") -> tuple[xr.Dataset, dict[str, xr.Dataset]]:
     """Simulate `scenario` (keeping what `detail` keeps) and the counterpart runs its report needs
     (:func:`needed_counterparts`)."""
+    sets = of_run(scenario)
+    if sets:  # each set with its own counterparts, concatenated set after set (the dry year: one member per set)
+        parts, has_dry = [], None
+        for k, (number, values) in enumerate(sets):
+            sub = with_set(scenario, values)
+            ds, others = _run_with_counterparts(sub, detail, has_dry)
+            has_dry = bool((ds.year_type == "dry").any()) if has_dry is None else has_dry
+            parts.append((label_set(ds, scenario, number, k), {n: label_set(o, replace_members(scenario, o), number, k) for n, o in others.items()}))
+        ds = _crossed_attrs(stack_members([p[0] for p in parts]), [p[0] for p in parts])
+        ds.attrs["parameter_set_networks_json"] = set_layouts_json(ds.attrs["network_json"], {int(p[0].parameter_set.values[0]): p[0].attrs["network_json"] for p in parts})
+        others = {n: stack_members([p[1][n] for p in parts]) for n in parts[0][1]}
+        return ds, others
+    return _run_with_counterparts(scenario, detail)
+
+
+def replace_members(scenario: Scenario, ds: xr.Dataset) -> Scenario:
+    """`scenario` with as many hydrological members as `ds` has (a one-member dry-year counterpart)."""
+    from dataclasses import replace
+
+    return replace(scenario, members=ds.sizes["member"])
+
+
+def _run_with_counterparts(scenario: Scenario, detail: str, has_dry: bool | None = None) -> tuple[xr.Dataset, dict[str, xr.Dataset]]:
     inputs, ds = _run(scenario, detail)
-    has_dry = bool((ds.year_type == "dry").any())
+    has_dry = bool((ds.year_type == "dry").any()) if has_dry is None else has_dry
     others = {name: counterpart(scenario, ov, name, inputs) for name, ov in needed_counterparts(scenario, has_dry).items()}
     return ds, others
 
@@ -247,39 +308,55 @@ def run_to_file(scenario: Scenario, path, detail: str = "full") -> None:
         write_results,
     )
 
-    inputs = prepare(scenario)
-    members = inputs.inflows.shape[0]
-    keep, nodes = detail_of(detail, inputs.network)
-    step = block_members(scenario, inputs.network.n)  # a summary too: its blocks are then a third of the bytes
-    has_dry = bool((inputs.year_type == "dry").any())
-    wanted = needed_counterparts(scenario, has_dry)
-    for m0 in range(0, members, step):
-        m1 = min(members, m0 + step)
-        rule = make_rule(scenario.rule, str(scenario.path or "<run>"), scenario.allocation)
-        arrays = simulate(inputs.network, inputs.inflows[m0:m1], inputs.demands, scenario.axis, rule, keep=keep, nodes=nodes, first_member=m0)
-        ds = _dataset(scenario, inputs, arrays, slice(m0, m1))
-        blocks = {name: counterpart(scenario, ov, name, inputs, slice(m0, m1)) for name, ov in wanted.items() if same_inflows(ov)}
-        if m0 == 0:
-            ds.attrs["mass_balance_max_rel"] = np.nan  # filled in at the end, over every block
-            write_results(ds, path, unlimited_member=True, member_chunk=min(step, 64), float32=detail != "full")
-            for name, other in blocks.items():
-                write_counterpart(other, path, name)
-            for name, ov in wanted.items():  # inflows of their own (one-member dry years): whole
-                if not same_inflows(ov):
-                    write_counterpart(counterpart(scenario, ov, name), path, name)
-            worst = dict(arrays["balance"])
-            continue
-        worst = {k: max(worst[k], arrays["balance"][k]) for k in worst}
-        with netcdf_writing(path), netCDF4.Dataset(path, "a") as nc:
-            for group, block in [(nc, to_cf(with_relative_paths(ds, path)))] + [(nc[COUNTERPART_GROUP][n], to_cf(b)) for n, b in blocks.items()]:
-                group["member"][m0:m1] = block.member.values
-                for name, da in block.variables.items():
-                    if "member" in da.dims and name != "member":
-                        index = tuple(slice(m0, m1) if d == "member" else slice(None) for d in da.dims)
-                        group[name][index] = da.values
+    sets = of_run(scenario)
+    runs = [(number, with_set(scenario, values)) for number, values in sets] or [(None, scenario)]
+    wanted, worst, layouts = None, None, {}
+    for k, (number, sub) in enumerate(runs):
+        inputs = prepare(sub)
+        layouts[number] = layout_json(inputs.network)
+        members = inputs.inflows.shape[0]
+        keep, nodes = detail_of(detail, inputs.network)
+        step = block_members(scenario, inputs.network.n)  # a summary too: its blocks are then a third of the bytes
+        if wanted is None:  # the first set decides, so that every set has the same counterparts
+            wanted = needed_counterparts(scenario, bool((inputs.year_type == "dry").any()))
+        for m0 in range(0, members, step):
+            m1 = min(members, m0 + step)
+            rule = make_rule(sub.rule, str(sub.path or "<run>"), sub.allocation)
+            arrays = simulate(inputs.network, inputs.inflows[m0:m1], inputs.demands, sub.axis, rule, keep=keep, nodes=nodes, first_member=m0)
+            ds = _dataset(sub, inputs, arrays, slice(m0, m1))
+            blocks = {name: counterpart(sub, ov, name, inputs, slice(m0, m1)) for name, ov in wanted.items() if same_inflows(ov)}
+            if number is not None:
+                ds = label_set(ds, scenario, number, k, m0)
+                blocks = {name: label_set(b, scenario, number, k, m0) for name, b in blocks.items()}
+            if worst is None:
+                ds.attrs["mass_balance_max_rel"] = np.nan  # filled in at the end, over every block
+                if number is not None:
+                    ds.attrs["parameter_sets"] = ",".join(str(int(n)) for n, _ in sets)
+                write_results(ds, path, unlimited_member=True, member_chunk=min(step, 64), float32=detail != "full")
+                for name, other in blocks.items():
+                    write_counterpart(other, path, name)
+                for name, ov in wanted.items():  # inflows of their own (one-member dry years): whole, every set's
+                    if not same_inflows(ov):
+                        parts = [counterpart(r, ov, name) for _, r in runs]
+                        if number is not None:
+                            parts = [label_set(o, replace_members(scenario, o), n, i) for i, ((n, _), o) in enumerate(zip(runs, parts))]
+                        write_counterpart(stack_members(parts), path, name, own_members=True)
+                worst = dict(arrays["balance"])
+                continue
+            worst = {key: max(worst[key], arrays["balance"][key]) for key in worst}
+            a, b = int(ds.member.values[0]), int(ds.member.values[-1]) + 1
+            with netcdf_writing(path), netCDF4.Dataset(path, "a") as nc:
+                for group, block in [(nc, to_cf(with_relative_paths(ds, path)))] + [(nc[COUNTERPART_GROUP][n], to_cf(o)) for n, o in blocks.items()]:
+                    group["member"][a:b] = block.member.values
+                    for name, da in block.variables.items():
+                        if "member" in da.dims and name != "member":
+                            index = tuple(slice(a, b) if d == "member" else slice(None) for d in da.dims)
+                            group[name][index] = da.values
     with netcdf_writing(path), netCDF4.Dataset(path, "a") as nc:
         nc.setncattr("mass_balance_max_abs_hm3", worst["max_abs_hm3"])
         nc.setncattr("mass_balance_max_rel", worst["max_rel"])
+        if sets:
+            nc.setncattr("parameter_set_networks_json", set_layouts_json(layouts[sets[0][0]], layouts))
 
 
 def write_run(scenario: Scenario, path, detail: str = "full") -> bool:
@@ -288,7 +365,7 @@ def write_run(scenario: Scenario, path, detail: str = "full") -> bool:
     Returns True when it was streamed (read it back lazily)."""
     nodes = len(load_basin(scenario.basin_path).nodes)
     check_memory(scenario, nodes)
-    if scenario.members > block_members(scenario, nodes):
+    if scenario.simulations > block_members(scenario, nodes):
         run_to_file(scenario, path, detail)
         return True
     from hydro.results import write_results

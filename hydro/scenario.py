@@ -80,9 +80,11 @@ SCHEMA: dict[str, tuple] = {
     "compare.qosh_tepa_km3": (lambda v: None if isinstance(v, list) and v and all(_is_number(x) and x >= 0 for x in v) else "a list of Qosh Tepa targets in km3/yr for hydro compare", []),
     "qosh_tepa.conveyance_loss": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a fraction from 0 to below 1", 0.0),
     "hindcast.validate": (lambda v: None if isinstance(v, list) and all(_is_int(x) for x in v) else "a list of recorded years held out of calibration, e.g. [2024]", [2024]),
+    "uncertainty.parameter_sets": (lambda v: None if _is_int(v) and 0 <= v <= 1000 else
+                                   "how many of the basin's behavioural parameter sets to cross with the hydrological members, 0 (none) to 1000", 0),
     "hindcast.observed_demand": (lambda v: None if isinstance(v, bool) else "true or false: set each state's demand to its recorded use where a year publishes it", False),
 }
-SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast", "parameters"}
+SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast", "parameters", "uncertainty"}
 
 
 @dataclass
@@ -119,6 +121,12 @@ class Scenario:
     sweep_vary: list
     hydrology: dict  # every hydrology.* value after defaults (key without the prefix)
     parameters: dict = field(default_factory=dict)  # [parameters]: basin figure path -> value (hydro.basin.set_parameters)
+    parameter_sets: int = 0  # uncertainty.parameter_sets: the basin's behavioural sets crossed with the members (hydro.parameter_sets)
+
+    @property
+    def simulations(self) -> int:
+        """Members the run simulates: its hydrological members under each of its parameter sets."""
+        return self.members * max(1, self.parameter_sets)
 
     @property
     def name(self) -> str:
@@ -298,6 +306,10 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
             problems.add("time", f"{values['time.start']} + {values['time.years']} years",
                          f"a period from 1800-01 ending by {LAST_MONTH_END} (the results' time coordinate and its bounds)")
 
+    if values["uncertainty.parameter_sets"] and basin_path is not None and not problems:
+        from hydro.parameter_sets import check
+
+        problems.problems.extend(check(load_basin(basin_path), values["uncertainty.parameter_sets"], str(where)))
     if values["hydrology.kind"] == "series" and not values["hydrology.series"]:
         problems.add("hydrology.series", "<missing>", "a CSV or netCDF of monthly inflows when hydrology.kind = 'series'")
     if values["hydrology.kind"] == "historical" and basin_path is not None and not problems:
@@ -342,6 +354,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
         compare_qosh_tepa_km3=[float(x) for x in values["compare.qosh_tepa_km3"]],
         sweep_vary=list(values["sweep.vary"]),
         parameters=parameters,
+        parameter_sets=int(values["uncertainty.parameter_sets"]),
     )
 
 

@@ -83,7 +83,7 @@ def parameters(basin) -> list[Parameter]:
 def qosh_tepa_cost(run_file, overrides: list) -> dict[str, float]:
     """UZB + TKM shortfall with the run's Qosh Tepa target less without it, km3/yr: {"mean", "dry", "members"
     (the mean-year cost of each member, paired with the same member without Qosh Tepa)}."""
-    from hydro.metrics import state_summary
+    from hydro.metrics import member_shortfall, state_summary
     from hydro.run import run_with_counterparts
     from hydro.scenario import load_scenario
 
@@ -94,10 +94,6 @@ def qosh_tepa_cost(run_file, overrides: list) -> dict[str, float]:
         s = state_summary(d, period)
         return float(s.loc[[c for c in COST_STATES if c in s.index], "shortfall_km3"].sum())
 
-    def per_member(d) -> np.ndarray:
-        off = d.isel(node=np.flatnonzero((d.kind.values == "offtake") & np.isin(d.state.values, COST_STATES)))
-        return off.shortfall.sum(("node", "time")).values / (d.sizes["time"] / 12.0) / 1000.0
-
     without = others.get("without_qosh_tepa", ds)
     if "dry_year" in others:  # the run has no dry year: its dry-year counterparts
         dry_cost = short(others["dry_year"]) - short(others.get("dry_year_without_qosh_tepa", others["dry_year"]))
@@ -105,7 +101,7 @@ def qosh_tepa_cost(run_file, overrides: list) -> dict[str, float]:
     else:  # its own dry water years, paired member by member with the run without Qosh Tepa
         dry_cost = short(ds, "dry years") - short(without, "dry years")
         basis = f"the run's dry water years (natural flow at Kerki exceeded in >= {scenario.hydrology['dry_exceedance']:.0%} of years)"
-    return {"mean": short(ds) - short(without), "dry": dry_cost, "members": per_member(ds) - per_member(without), "dry_basis": basis}
+    return {"mean": short(ds) - short(without), "dry": dry_cost, "members": member_shortfall(ds, COST_STATES) - member_shortfall(without, COST_STATES), "dry_basis": basis}
 
 
 def sensitivity(run_file, overrides=None) -> tuple[dict[str, float], pd.DataFrame]:
@@ -201,12 +197,9 @@ def uncertainty(run_file, overrides=None, samples: int = 100, seed: int = 0) -> 
 
 
 def variance_shares(costs: np.ndarray) -> tuple[float, float]:
-    """Shares of the variance of member-level costs (sets, members) that come from the parameter sets (the
-    variance of the sets' member means) and from the hydrology (the mean variance across members within a set):
-    the law of total variance; (1, 0) with one member per set, (nan, nan) when nothing varies."""
-    total = float(costs.var())
-    if total <= 0:
-        return np.nan, np.nan
-    between = float(costs.mean(axis=1).var())
-    within = float(costs.var(axis=1).mean())
-    return between / total, within / total
+    """Shares of the variance of member-level costs (sets, members) that come from the parameter sets and from the
+    hydrology (:func:`hydro.metrics.variance_shares`, the sets as groups); (1, 0) with one member per set."""
+    from hydro.metrics import variance_shares as shares
+
+    costs = np.asarray(costs, dtype=float)
+    return shares(costs.ravel(), np.repeat(np.arange(costs.shape[0]), costs.shape[1]))

@@ -488,11 +488,13 @@ def open_sweep(folder: str | Path) -> xr.Dataset:
 
 
 def point_summary(ds: xr.Dataset) -> list[dict]:
-    """Per state of one sweep point: mean and dry-year shortfall (km3/yr and % of demand), the rows of sweep.csv."""
-    mean, dry = state_summary(ds), state_summary(ds, "dry years")
-    return [{"state": state, "shortfall_km3": mean.loc[state, "shortfall_km3"], "shortfall_pct": mean.loc[state, "shortfall_pct"],
-             "dry_shortfall_km3": dry.loc[state, "shortfall_km3"] if state in dry.index else np.nan,
-             "dry_shortfall_pct": dry.loc[state, "shortfall_pct"] if state in dry.index else np.nan} for state in mean.index]
+    """Per state of one sweep point: mean and dry-year shortfall (km3/yr and % of demand), each with its 5-95 % band
+    over the members and the share of the band's variance from parameter sets, the rows of sweep.csv."""
+    tables = {"": state_summary(ds), "dry_": state_summary(ds, "dry years")}
+    columns = ("shortfall_km3", "shortfall_pct", "shortfall_km3_p05", "shortfall_km3_p95", "shortfall_pct_p05", "shortfall_pct_p95",
+               "shortfall_from_parameters_pct")
+    return [{"state": state, **{f"{prefix}{c}": (float(t.loc[state, c]) if state in t.index else np.nan) for prefix, t in tables.items() for c in columns}}
+            for state in tables[""].index]
 
 
 def _saved_summary(path: Path) -> list[dict]:

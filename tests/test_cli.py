@@ -103,7 +103,10 @@ def test_results_nc_provenance(baseline_run):
 def test_summary_csv(baseline_run):
     summary = pd.read_csv(baseline_run["out"] / "summary.csv", index_col="state")
     assert list(summary.index) == ["AFG", "TJK", "UZB", "TKM"]
-    assert list(summary.columns) == ["demand_km3", "withdrawal_km3", "shortfall_km3", "shortfall_pct"]
+    from hydro.metrics import SUMMARY_COLUMNS
+
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert (summary.shortfall_km3_p05 == summary.shortfall_km3).all()  # one member, figures as written: no band
     np.testing.assert_allclose(summary.demand_km3 - summary.withdrawal_km3, summary.shortfall_km3, atol=2e-4)
     assert (summary.shortfall_km3 >= 0).all()
 

@@ -517,3 +517,19 @@ def test_a_damaged_results_file_is_refused_or_reads_the_same(pristine, tmp_path,
     with open_results(intact) as good:
         for name in NAMES:
             np.testing.assert_array_equal(ds[name].values, good[name].values, err_msg=name)
+
+
+def test_a_streamed_runs_one_member_dry_year_keeps_one_member(tmp_path, monkeypatch):
+    """The dry-year counterpart beside a streamed run had shared the run's unlimited member dimension and read back
+    with as many members as the run, all but one empty (found in session 4)."""
+    from hydro import run as run_module
+    from hydro.results import open_counterparts
+    from hydro.scenario import load_scenario
+    from tests.conftest import RUNS
+
+    scenario = load_scenario(RUNS / "baseline.toml", [("hydrology.members", 5), ("time.years", 2)])  # climatology: no dry year
+    monkeypatch.setattr(run_module, "BLOCK_BYTES", 13 * 8 * 24 * 30 * 2)
+    assert run_module.write_run(scenario, tmp_path / "r.nc") is True
+    stored = open_counterparts(tmp_path / "r.nc")
+    assert stored["dry_year"].sizes["member"] == 1 and stored["without_qosh_tepa"].sizes["member"] == 5
+    assert np.isfinite(stored["dry_year"].shortfall.values).all()
