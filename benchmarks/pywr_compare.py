@@ -7,7 +7,7 @@ pywr (https://github.com/pywr/pywr) is GPL-3. It is only a yardstick: it lives i
 (``benchmarks/_pywr_model.py``, executed by that venv's python). Neither the package nor the tests import it, and
 none of its code is copied here.
 
-What is compared. The shipped baseline (``runs/baseline.toml``: rule upstream_first, Qosh Tepa 6 km3/yr) as a
+What is compared. The shipped baseline (``runs/mean_year.toml``: rule upstream_first, Qosh Tepa 6 km3/yr) as a
 stochastic ensemble of M members x Y years is prepared and simulated with ``hydro``. Then everything pywr needs is
 exported to a temporary folder (``meta.json`` and ``.npy``, hm3 per calendar month): node names, kinds and
 downstream links in topological order, reach loss fractions, the natural inflow of every inflow node and member,
@@ -49,7 +49,7 @@ from hydro.scenario import load_scenario
 from hydro.simulate import simulate
 
 HERE = Path(__file__).resolve().parent
-RUN_FILE = HERE.parent / "runs" / "baseline.toml"
+RUN_FILE = HERE.parent / "runs" / "mean_year.toml"
 VENV = HERE / ".venv-pywr"
 PYWR = "pywr==1.31.1"  # the newest on PyPI; a manylinux wheel for CPython 3.11; pins pandas < 3 itself
 MODEL_SCRIPT = HERE / "_pywr_model.py"

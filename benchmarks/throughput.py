@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/throughput.py [members ...]      # default: 1 100 1000 10000 100000
 
-Each size runs runs/baseline.toml (30 years, stochastic members, rule upstream_first) and reports the best of
+Each size runs runs/mean_year.toml (30 years, stochastic members, rule upstream_first) and reports the best of
 three (one above 10,000 members) of ``simulate(...)`` alone, which includes the monthly mass-balance check:
 
 - *kernel*: nothing kept but the check's residuals (what a search or an uncertainty loop pays per run);
@@ -37,7 +37,7 @@ def best_of(n, fn):
 
 
 def rate(members: int, rule: str = "upstream_first", keep=(), nodes=None, years: int = 30) -> float:
-    scenario = load_scenario("runs/baseline.toml", [("hydrology.kind", "stochastic"), ("hydrology.members", members),
+    scenario = load_scenario("runs/mean_year.toml", [("hydrology.kind", "stochastic"), ("hydrology.members", members),
                                                    ("rule", rule), ("time.years", years)])
     inputs = prepare(scenario)
     kept = nodes(inputs.network) if nodes else None
@@ -57,7 +57,7 @@ def main(argv: list[str]) -> None:
     print("every rule, 1,000 members (kernel):")
     for rule in RULES:
         print(f"  {rule:16s} {rate(1000, rule):12,.0f}")
-    scenario = load_scenario("runs/baseline.toml", [("time.years", 100)])
+    scenario = load_scenario("runs/mean_year.toml", [("time.years", 100)])
     inputs = prepare(scenario)
     seconds = best_of(5, lambda: simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, make_rule(scenario.rule)))
     print(f"one member x 100 years (all variables kept): {seconds * 1000:.1f} ms")

@@ -112,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--refine", type=int, default=60, help="evaluations of the local search from the best set (default 60; 0: none)")
     cal.add_argument("--seed", type=int, default=0)
     cal.add_argument("--cost-run", dest="cost_run", type=Path, default=None,
-                     help="also give Qosh Tepa's cost in this run file for every behavioural set (e.g. runs/baseline.toml)")
+                     help="also give Qosh Tepa's cost in this run file for every behavioural set (e.g. runs/mean_year.toml)")
     cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
     cal.add_argument("--out", default=None, help="output folder (default: out/calibrate)")
     cal.add_argument("--install", action="store_true",
@@ -279,7 +279,8 @@ def _run(args) -> int:
         print(f"NOTE: {ds.attrs['rule_note']}")
     members = (f"{ds.sizes['member']} simulations ({scenario.parameter_sets} parameter sets x {scenario.members} hydrological member"
                f"{'s' if scenario.members > 1 else ''})" if scenario.parameter_sets else f"{ds.sizes['member']} member(s)")
-    print(f"{scenario.axis.months} months from {scenario.axis.start}, {members}; "
+    warm = f" after a {scenario.warmup_months // 12}-year warm-up from {scenario.axis.start} (simulated, left out)" if scenario.warmup_months else ""
+    print(f"{ds.sizes['time']} months from {str(ds.time.values[0])[:7]}{warm}, {members}; "
           f"mass balance max residual {ds.attrs['mass_balance_max_rel']:.1e} of throughput")
     print()
     print("Annual mean per state (km3/yr):")
@@ -388,7 +389,8 @@ def _compare(args) -> int:
     if "protocol_566" in rules:
         print("\nNOTE: protocol_566 uses UNSOURCED limits (UZB 29.6, TKM 22.0, TJK 9.5 km3; no primary text found).")
     if not (table.period == "dry years").any():
-        print("\n(no dry water year in this run: natural inflow never fell below 90 % of the mean year; try --set hydrology.scale=0.84)")
+        print("\n(no dry water year in this run: no water year's natural flow at Kerki is exceeded in >= "
+              f"{scenario.analysis['dry_exceedance']:.0%} of years; try --set hydrology.kind=stochastic --set hydrology.members=100)")
     print(f"\nwrote {out / 'compare.nc'}, {out / 'compare.csv'}, {out / 'compare.png'} in {elapsed:.1f} s")
     return 0
 
@@ -535,6 +537,7 @@ def _sensitivity(args) -> int:
 
     overrides = [parse_set(s) for s in args.overrides]
     scenario = load_scenario(args.run_file, overrides)
+    _own_parameters(scenario, args.run_file)
     out = _out_folder(args, scenario, f"{scenario.name}_sensitivity")
     started = time.perf_counter()
     base, table = sensitivity(args.run_file, overrides)
@@ -564,6 +567,7 @@ def _uncertainty(args) -> int:
         raise ScenarioError([Problem("<command line>", "--samples", args.samples, "a number of parameter sets from 2 to 100,000")])
     overrides = [parse_set(s) for s in args.overrides]
     scenario = load_scenario(args.run_file, overrides)
+    _own_parameters(scenario, args.run_file)
     out = _out_folder(args, scenario, f"{scenario.name}_uncertainty")
     started = time.perf_counter()
     table, band = uncertainty(args.run_file, overrides, args.samples, args.seed)
@@ -578,6 +582,16 @@ def _uncertainty(args) -> int:
     print(band.round(2).to_string())
     print(f"wrote {out / 'uncertainty.csv'}, {out / 'uncertainty_band.csv'} in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _own_parameters(scenario, path, key: str = "uncertainty.parameter_sets") -> None:
+    """Refuse a run file that crosses the basin's parameter sets where a command sets the figures itself."""
+    from hydro.errors import Problem, ScenarioError
+
+    if scenario.parameter_sets:
+        raise ScenarioError([Problem(str(path), key if key != "--cost-run" else f"{key} uncertainty.parameter_sets", scenario.parameter_sets,
+                                     "0: this command sets the basin's ranged figures itself (use runs/mean_year.toml, or "
+                                     "--set uncertainty.parameter_sets=0)")])
 
 
 def _calibrate(args) -> int:
@@ -605,6 +619,8 @@ def _calibrate(args) -> int:
     overrides = [parse_set(s) for s in args.overrides]
     scenario = load_scenario(args.run_file, overrides)
     cost_scenario = load_scenario(args.cost_run, overrides) if args.cost_run is not None else None
+    if cost_scenario is not None:
+        _own_parameters(cost_scenario, args.cost_run, "--cost-run")
     out = _out_folder(args, scenario, "calibrate")
     basin = load_basin(scenario.basin_path)
     if args.install and "parameter_sets" not in basin.files:

@@ -140,7 +140,7 @@ def replay_overrides(year: int, recorded_years) -> list[tuple[str, object]]:
     """Run-file overrides that replay `year` after a spin-up year (the recorded year before, or `year` itself)."""
     spin = year - 1 if year - 1 in recorded_years else year
     return [("hydrology.kind", "historical"), ("hydrology.members", 1), ("hydrology.replay", [spin, year]),
-            ("time.start", f"{year - 1}-01"), ("time.years", 2)]
+            ("time.start", f"{year - 1}-01"), ("time.years", 2), ("analysis.warmup_years", 0)]  # its own spin-up: kept, for 1 January
 
 
 def measure(ds: xr.Dataset, network, figure: str, year: int, period: str) -> float:

@@ -3,8 +3,9 @@
 - ``climatology``: every year the mean year: each inflow node's annual flow spread over the months by its
   regime (mean monthly discharge x days, normalised to the year).
 - ``stochastic``: members of synthetic water years from :mod:`hydro.stochastic`, spread by the same regimes.
-- ``year_type``: the mean year scaled to the annual flow at Kerki exceeded in a given share of years
-  ("dry" 90 %, "normal" 50 %, "wet" 10 %), every year.
+- ``year_type``: the mean year scaled to the annual flow at Kerki exceeded in a given share of years (a named
+  year is the middle of its class, :func:`hydro.stochastic.named_exceedance`: "dry" 87.5 %, "normal" 50 %, "wet"
+  12.5 % with the default classes), every year.
 - ``historical``: recorded years replayed: the mean year scaled season by season by the basin's
   historical_years.csv (% of norm in Jan-Mar, Apr-Sep, Oct-Dec), calendar year after calendar year.
 - ``series``: a CSV or netCDF of monthly mean discharges in m3/s, one column (or variable) per inflow node (any
@@ -81,12 +82,14 @@ def forecast_columns(network: Network, point: str = "kerki") -> list[int]:
     return [k for k, i in enumerate(network.inflow_idx) if network.names[i] in above]
 
 
-def year_type_scale(network: Network, params, year: str | None, exceedance: float | None) -> tuple[float, float]:
+def year_type_scale(network: Network, params, year: str | None, exceedance: float | None,
+                    dry_exceedance: float = 0.75, wet_exceedance: float = 0.25) -> tuple[float, float]:
     """(factor on the mean year, its exceedance): the annual flow at Kerki exceeded in `exceedance` of years
-    (or the share named by `year`), over the mean annual flow there."""
-    from hydro.stochastic import YEAR_TYPE_EXCEEDANCE, flow_at_exceedance, reference_sample
+    (or in the middle of the class named by `year`, :func:`hydro.stochastic.named_exceedance`), over the mean
+    annual flow there."""
+    from hydro.stochastic import flow_at_exceedance, named_exceedance, reference_sample
 
-    p = float(exceedance) if exceedance is not None else YEAR_TYPE_EXCEEDANCE[year or "normal"]
+    p = float(exceedance) if exceedance is not None else named_exceedance(year or "normal", dry_exceedance, wet_exceedance)
     columns = forecast_columns(network)
     norm = float(params.mean[columns].sum())
     if norm <= 0:  # no natural flow at the forecast point: the mean year there is zero, nothing to scale

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hydro import charts, metrics
+from hydro import analysis, charts, metrics
 from hydro.results import atomic_file
 
 STATES = ("UZB", "TKM")
@@ -66,21 +66,23 @@ def key_numbers(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> pd.DataFrame:
     rows = {}
     for state in STATES:
         rows[state] = {
-            "mean year, with Qosh Tepa (km3/yr)": fig(with_mean, state, "shortfall_km3"),
-            "mean year, without (km3/yr)": fig(without_mean, state, "shortfall_km3"),
-            "mean year, with (% of demand)": fig(with_mean, state, "shortfall_pct", 1),
-            "dry year, with Qosh Tepa (km3/yr)": fig(with_dry, state, "shortfall_km3"),
-            "dry year, without (km3/yr)": fig(without_dry, state, "shortfall_km3"),
-            "dry year, with (% of demand)": fig(with_dry, state, "shortfall_pct", 1),
+            "all years, with Qosh Tepa (km3/yr)": fig(with_mean, state, "shortfall_km3"),
+            "all years, without (km3/yr)": fig(without_mean, state, "shortfall_km3"),
+            "all years, with (% of demand)": fig(with_mean, state, "shortfall_pct", 1),
+            "dry years, with Qosh Tepa (km3/yr)": fig(with_dry, state, "shortfall_km3"),
+            "dry years, without (km3/yr)": fig(without_dry, state, "shortfall_km3"),
+            "dry years, with (% of demand)": fig(with_dry, state, "shortfall_pct", 1),
         }
     cost, shares = {}, {}
-    for label, (w, wo), period in (("mean year", (ds, others["without"]), "all"), ("dry year", dry_pair, dry_period)):
+    for label, (w, wo), period in (("all years", (ds, others["without"]), "all"), ("dry years", dry_pair, dry_period)):
         b = metrics.band(metrics.member_shortfall(w, STATES, period) - metrics.member_shortfall(wo, STATES, period), metrics.member_groups(w))
         cost[f"{label}, with Qosh Tepa (km3/yr)"] = (f"{b['mean']:.2f}" + (f" [{b['p05']:.2f}-{b['p95']:.2f}]" if b["p95"] - b["p05"] >= 0.005 else "")
                                                    if np.isfinite(b["mean"]) else "-")
         shares[label] = b
     rows[" + ".join(STATES) + ": Qosh Tepa's cost"] = cost
     table = pd.DataFrame(rows).T.fillna("")
+    table.attrs["years"] = (f"All years: {analysis.years_label(ds)}, after the warm-up; {analysis.dry_basis(ds, others)}."
+                            if "warmup" in ds.attrs else f"All years: {analysis.years_label(ds)}; {analysis.dry_basis(ds, others)}.")
     parts = [f"{label}: {b['from_parameters_pct']:.0f} % from the parameter sets, {b['from_hydrology_pct']:.0f} % from the hydrological members"
              for label, b in shares.items() if np.isfinite(b["from_parameters_pct"])]
     table.attrs["cost_shares"] = ("Where the spread of Qosh Tepa's cost comes from (shares of its variance across simulations): "
@@ -140,7 +142,7 @@ def _run_section(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> tuple[str, st
              "worst monthly shortfall per failure event, as a share of demand.</p>" + _table(metrics.state_performance(ds), 3))
     body += "<h3>Per offtake (km3 per year)</h3>" + _table(metrics.offtake_summary(ds))
     body += "<h3>Terminals (km3 per year)</h3>" + _table(metrics.terminal_summary(ds))
-    note = " ".join(x for x in (band_note(ds), numbers.attrs.get("cost_shares", "")) if x)
+    note = " ".join(x for x in (numbers.attrs.get("years", ""), band_note(ds), numbers.attrs.get("cost_shares", "")) if x)
     return _table(numbers) + f'<p class="note">{html.escape(note)}</p>', body
 
 
@@ -273,7 +275,7 @@ def _sensitivity_section(folder: Path) -> str:
         check_outputs(folder, ("uncertainty_band.csv",))
         band = pd.read_csv(folder / "uncertainty_band.csv", index_col=0)
         body += ("<h2>Qosh Tepa's cost with its band</h2><p>Over parameter sets drawn by Latin hypercube, every ranged "
-                 "figure uniform over its range (km3/yr; mean: the run's years, dry: a 90 %-exceedance year).</p>")
+                 "figure uniform over its range (km3/yr; the column 'years' says what each row is measured on).</p>")
         body += _table(band, 2)
     return body
 

@@ -124,6 +124,7 @@ def provenance(scenario, basin) -> dict:
         "run_file": os.path.abspath(scenario.path) if scenario.path else "",
         "run_file_text": text,
         "run_config_json": json.dumps(scenario.doc, sort_keys=True, default=str),
+        "overrides_json": json.dumps(getattr(scenario, "overrides", []), default=str),
         "basin": os.path.abspath(basin.path),
         "basin_sha256": basin.sha256,
         "series": os.path.abspath(series) if series else "",
@@ -421,7 +422,7 @@ def open_counterparts(path: str | Path, lazy: bool | None = False) -> dict[str, 
 def counterparts(path: str | Path, ds: xr.Dataset | None = None, lazy: bool | None = False) -> dict[str, xr.Dataset]:
     """The counterpart runs stored with the results file `path` (made when the run was made, never re-simulated):
     'without' (no Qosh Tepa; the run itself when it withdraws nothing), and when the run has no dry water year
-    'dry' and 'dry_without' (a 90 %-exceedance year at Kerki, with and without)."""
+    'dry' and 'dry_without' (one named dry year, :func:`hydro.analysis.named_dry_year`, with and without)."""
     ds = ds if ds is not None else open_results(path, lazy)
     stored = open_counterparts(path, lazy)
     names = {"without_qosh_tepa": "without", "dry_year": "dry", "dry_year_without_qosh_tepa": "dry_without"}

@@ -46,7 +46,8 @@ def build_inflows(scenario: Scenario, network: Network, params: Parameters) -> t
     elif kind == "stochastic":
         inflows = hydrology.stochastic(network, axis, members, scenario.seed, params, shift)
     elif kind == "year_type":
-        factor, p = hydrology.year_type_scale(network, params, h["year"], h["exceedance"])
+        factor, p = hydrology.year_type_scale(network, params, h["year"], h["exceedance"], scenario.analysis["dry_exceedance"],
+                                              scenario.analysis["wet_exceedance"])
         inflows = hydrology.climatology(network, axis, members, shift) * factor
         notes.update(year_type_exceedance=p, year_type_factor=factor)
     elif kind == "historical":
@@ -65,7 +66,8 @@ def prepare(scenario: Scenario) -> Inputs:
     h = scenario.hydrology
     params = Parameters.of(network, h["annual_cv"], h["lag1"], h["cross_correlation"])
     inflows, notes = build_inflows(scenario, network, params)
-    exceedance, year_type = hydrology.year_types(inflows, network, scenario.axis, params, h["dry_exceedance"], h["wet_exceedance"])
+    a = scenario.analysis
+    exceedance, year_type = hydrology.year_types(inflows, network, scenario.axis, params, a["dry_exceedance"], a["wet_exceedance"])
     demands = build_demands(network, scenario.axis, scenario.qosh_tepa)
     return Inputs(basin, network, inflows, demands, rule, exceedance, year_type, notes)
 
@@ -76,12 +78,17 @@ def _dataset(scenario: Scenario, inputs: Inputs, arrays: dict, members: slice | 
     attrs.update({k: v for k, v in inputs.notes.items()})
     if getattr(inputs.rule, "unsourced", False):
         attrs["rule_note"] = f"{scenario.rule}: UNSOURCED limits (no primary text found; textbook figures, configurable)"
-    ds = to_dataset(arrays, inputs.network, scenario.axis, attrs)
-    sel = members if members is not None else slice(None)
+    w = scenario.warmup_months
+    if w:
+        axis = scenario.axis
+        attrs["warmup"] = (f"{w // 12} year(s) from {axis.start} simulated first and left out of these results "
+                           f"(analysis.warmup_years); they start in {axis.start + w}")
+    ds = to_dataset(arrays, inputs.network, scenario.reported_axis, attrs)
+    sel = (members if members is not None else slice(None), slice(w, None))
     ds = ds.assign_coords(
         year_type=(("member", "time"), inputs.year_type[sel].astype(str).astype(object),
                    {"long_name": "type of the month's water year by the exceedance of its natural flow at Kerki",
-                    "dry_exceedance": scenario.hydrology["dry_exceedance"], "wet_exceedance": scenario.hydrology["wet_exceedance"]}),
+                    "dry_exceedance": scenario.analysis["dry_exceedance"], "wet_exceedance": scenario.analysis["wet_exceedance"]}),
         exceedance=(("member", "time"), inputs.exceedance[sel],
                     {"long_name": "share of years (stochastic reference, 100,000 years) with at least this water year's natural flow at Kerki", "units": "1"}),
     )
@@ -106,7 +113,8 @@ def _run(scenario: Scenario, detail: str = "full") -> tuple[Inputs, xr.Dataset]:
         return parts[0][0][0], ds
     inputs = prepare(scenario)
     keep, nodes = detail_of(detail, inputs.network)
-    arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep, nodes=nodes)
+    arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep, nodes=nodes,
+                      warmup=scenario.warmup_months)
     return inputs, _dataset(scenario, inputs, arrays)
 
 
@@ -172,7 +180,8 @@ def same_inflows(overrides: list) -> bool:
 
 def needed_counterparts(scenario: Scenario, has_dry_years: bool) -> dict[str, list]:
     """The counterpart runs `scenario` needs: without Qosh Tepa (unless it withdraws nothing already), and a dry
-    year (90 % exceedance at Kerki) with and without when the run itself has no dry water year."""
+    year (the middle of the dry class, :func:`hydro.analysis.named_dry_year`) with and without when the run itself has
+    no dry water year."""
     out = {}
     if scenario.qosh_tepa.withdrawal_km3 > 0:
         out["without_qosh_tepa"] = COUNTERPARTS["without_qosh_tepa"]
@@ -204,7 +213,7 @@ def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | N
     net = inputs.network
     kept = [i for i, (n, k) in enumerate(zip(net.names, net.kind_name)) if k in ("offtake", "terminal") or n in SUMMARY_GAUGES]
     arrays = simulate(net, inflows, inputs.demands, other.axis, inputs.rule, keep=COUNTERPART, nodes=kept,
-                      first_member=members.start if members is not None else 0)
+                      first_member=members.start if members is not None else 0, warmup=other.warmup_months)
     ds = _dataset(other, inputs, arrays, members)
     ds.attrs = {"title": f"{ds.attrs.get('title', '')}: counterpart {name}", "counterpart": name,
                 "overrides_json": json.dumps(overrides), "rule": other.rule, "package_version": ds.attrs["package_version"],
@@ -322,7 +331,8 @@ def run_to_file(scenario: Scenario, path, detail: str = "full") -> None:
         for m0 in range(0, members, step):
             m1 = min(members, m0 + step)
             rule = make_rule(sub.rule, str(sub.path or "<run>"), sub.allocation)
-            arrays = simulate(inputs.network, inputs.inflows[m0:m1], inputs.demands, sub.axis, rule, keep=keep, nodes=nodes, first_member=m0)
+            arrays = simulate(inputs.network, inputs.inflows[m0:m1], inputs.demands, sub.axis, rule, keep=keep, nodes=nodes, first_member=m0,
+                              warmup=sub.warmup_months)
             ds = _dataset(sub, inputs, arrays, slice(m0, m1))
             blocks = {name: counterpart(sub, ov, name, inputs, slice(m0, m1)) for name, ov in wanted.items() if same_inflows(ov)}
             if number is not None:

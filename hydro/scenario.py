@@ -64,8 +64,9 @@ SCHEMA: dict[str, tuple] = {
     "hydrology.annual_cv": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a coefficient of variation of annual flows for every inflow node, 0 to below 1", None),
     "hydrology.lag1": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a lag-1 autocorrelation of annual flows, 0 to below 1", None),
     "hydrology.cross_correlation": (lambda v: None if _is_number(v) and 0 <= v < 1 else "a correlation between the tributaries' annual flows, 0 to below 1", None),
-    "hydrology.dry_exceedance": (lambda v: None if _is_number(v) and 0.5 < v < 1 else "the exceedance probability from which a year is dry, between 0.5 and 1", 0.75),
-    "hydrology.wet_exceedance": (lambda v: None if _is_number(v) and 0 < v < 0.5 else "the exceedance probability up to which a year is wet, between 0 and 0.5", 0.25),
+    "analysis.dry_exceedance": (lambda v: None if _is_number(v) and 0.5 < v < 1 else "the exceedance probability from which a year is dry, between 0.5 and 1", 0.75),
+    "analysis.wet_exceedance": (lambda v: None if _is_number(v) and 0 < v < 0.5 else "the exceedance probability up to which a year is wet, between 0 and 0.5", 0.25),
+    "analysis.warmup_years": (lambda v: None if _is_int(v) and 0 <= v <= 100 else "whole years simulated first and left out of every result, 0 to 100", None),
     "qosh_tepa.withdrawal_km3": (lambda v: None if _is_number(v) and v >= 0 else "an annual target in km3/yr, >= 0", 0.0),
     "qosh_tepa.capacity_m3s": (lambda v: None if _is_number(v) and v > 0 else "the canal head capacity in m3/s, > 0", 650.0),
     "qosh_tepa.start": (lambda v: _check_month(v), ""),
@@ -84,7 +85,7 @@ SCHEMA: dict[str, tuple] = {
                                    "how many of the basin's behavioural parameter sets to cross with the hydrological members, 0 (none) to 1000", 0),
     "hindcast.observed_demand": (lambda v: None if isinstance(v, bool) else "true or false: set each state's demand to its recorded use where a year publishes it", False),
 }
-SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast", "parameters", "uncertainty"}
+SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast", "parameters", "uncertainty", "analysis"}
 
 
 @dataclass
@@ -121,7 +122,19 @@ class Scenario:
     sweep_vary: list
     hydrology: dict  # every hydrology.* value after defaults (key without the prefix)
     parameters: dict = field(default_factory=dict)  # [parameters]: basin figure path -> value (hydro.basin.set_parameters)
+    analysis: dict = field(default_factory=lambda: {"dry_exceedance": 0.75, "wet_exceedance": 0.25, "warmup_years": 1})  # analysis.* after defaults
+    overrides: list = field(default_factory=list)  # the --set (key, value) pairs applied to the run file
     parameter_sets: int = 0  # uncertainty.parameter_sets: the basin's behavioural sets crossed with the members (hydro.parameter_sets)
+
+    @property
+    def warmup_months(self) -> int:
+        """Months simulated first and left out of the results (analysis.warmup_years x 12)."""
+        return 12 * int(self.analysis["warmup_years"])
+
+    @property
+    def reported_axis(self) -> TimeAxis:
+        """The months the results hold: the run's period after its warm-up."""
+        return TimeAxis(self.axis.start + self.warmup_months, self.axis.months - self.warmup_months)
 
     @property
     def simulations(self) -> int:
@@ -310,6 +323,12 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
         from hydro.parameter_sets import check
 
         problems.problems.extend(check(load_basin(basin_path), values["uncertainty.parameter_sets"], str(where)))
+    if values["analysis.warmup_years"] is None and _is_int(values["time.years"]):  # default: the first year, unless it is the only one
+        values["analysis.warmup_years"] = 1 if values["time.years"] > 1 else 0
+    if not problems and values["analysis.warmup_years"] >= values["time.years"]:
+        problems.add("analysis.warmup_years", values["analysis.warmup_years"],
+                     f"fewer years than the run's time.years ({values['time.years']}): the warm-up is simulated and left out, and "
+                     "something must remain (set analysis.warmup_years = 0 to keep every year)")
     if values["hydrology.kind"] == "series" and not values["hydrology.series"]:
         problems.add("hydrology.series", "<missing>", "a CSV or netCDF of monthly inflows when hydrology.kind = 'series'")
     if values["hydrology.kind"] == "historical" and basin_path is not None and not problems:
@@ -355,6 +374,8 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
         sweep_vary=list(values["sweep.vary"]),
         parameters=parameters,
         parameter_sets=int(values["uncertainty.parameter_sets"]),
+        overrides=[(str(k), v) for k, v in (overrides or [])],
+        analysis={k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("analysis.")},
     )
 
 

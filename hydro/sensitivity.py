@@ -2,7 +2,7 @@
 
 The answer is the cost of Qosh Tepa to Uzbekistan and Turkmenistan: their shortfall (km3/yr) with the run's
 Qosh Tepa target less their shortfall without Qosh Tepa, in the run's own hydrology ("mean") and in a dry year
-(the run's own dry water years when it has some, else the counterpart runs of :mod:`hydro.run`: 90 % exceedance
+(the run's own dry water years when it has some, else the counterpart runs of :mod:`hydro.run`: one named dry year
 at Kerki). Every basin figure with a ``range`` is a
 parameter; figures sharing a name, source and range (the return fraction of every drained command, the annual CV
 of every river) move together as one parameter. Each parameter is set to the low and then the high end of its
@@ -83,6 +83,7 @@ def parameters(basin) -> list[Parameter]:
 def qosh_tepa_cost(run_file, overrides: list) -> dict[str, float]:
     """UZB + TKM shortfall with the run's Qosh Tepa target less without it, km3/yr: {"mean", "dry", "members"
     (the mean-year cost of each member, paired with the same member without Qosh Tepa)}."""
+    from hydro.analysis import dry_class, named_dry_year
     from hydro.metrics import member_shortfall, state_summary
     from hydro.run import run_with_counterparts
     from hydro.scenario import load_scenario
@@ -97,10 +98,10 @@ def qosh_tepa_cost(run_file, overrides: list) -> dict[str, float]:
     without = others.get("without_qosh_tepa", ds)
     if "dry_year" in others:  # the run has no dry year: its dry-year counterparts
         dry_cost = short(others["dry_year"]) - short(others.get("dry_year_without_qosh_tepa", others["dry_year"]))
-        basis = "a 90 %-exceedance year at Kerki (counterpart run)"
+        basis = named_dry_year(scenario.analysis["dry_exceedance"])
     else:  # its own dry water years, paired member by member with the run without Qosh Tepa
         dry_cost = short(ds, "dry years") - short(without, "dry years")
-        basis = f"the run's dry water years (natural flow at Kerki exceeded in >= {scenario.hydrology['dry_exceedance']:.0%} of years)"
+        basis = dry_class(scenario.analysis["dry_exceedance"])
     return {"mean": short(ds) - short(without), "dry": dry_cost, "members": member_shortfall(ds, COST_STATES) - member_shortfall(without, COST_STATES), "dry_basis": basis}
 
 
@@ -190,6 +191,7 @@ def uncertainty(run_file, overrides=None, samples: int = 100, seed: int = 0) -> 
     }).T
     parameters_share, hydrology_share = variance_shares(np.array(members))
     band.attrs["dry_basis"] = cost["dry_basis"] if samples else ""
+    band["years"] = ["the run's years", band.attrs["dry_basis"]]  # what each row is measured on, in the table itself
     band["from_parameters_pct"] = [100 * parameters_share, np.nan]
     band["from_hydrology_pct"] = [100 * hydrology_share, np.nan]
     band.index.name = "year"

@@ -43,15 +43,17 @@ def requests_of(demands: Demands, axis: TimeAxis) -> np.ndarray:
 
 def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: TimeAxis, rule: AllocationRule,
              check: bool = True, keep: tuple[str, ...] | None = None, nodes: np.ndarray | None = None,
-             first_member: int = 0) -> dict[str, np.ndarray]:
+             first_member: int = 0, warmup: int = 0) -> dict[str, np.ndarray]:
     """Run the model; returns arrays (members, time, node) in hm3 per month, keyed by :data:`VARIABLES`,
     plus ``initial_storage`` (members, node), ``balance`` (the largest residuals found) and ``nodes`` (the indices
     of the nodes kept: `nodes`, every node by default).
 
     inflows: (members, time, inflow node) hm3 per month, in the order of ``network.inflow_idx``.
     keep: the variables to return (all by default); the mass balance is checked every month either way (unless
-    check=False). first_member: the run's index of the first member given (a block of a streamed run). The
-    monthly loop is compiled (:func:`hydro.kernel.run`), members in parallel.
+    check=False). first_member: the run's index of the first member given (a block of a streamed run). warmup:
+    months simulated first and left out of the arrays returned (checked like the others); ``initial_storage`` is
+    then the storage at the end of the warm-up. The monthly loop is compiled (:func:`hydro.kernel.run`), members in
+    parallel.
     """
     from hydro import kernel
     from hydro.balance import RELATIVE_TOLERANCE, raise_failure, worst_of
@@ -66,9 +68,13 @@ def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: Time
         raise ValueError(f"keep: unknown variables {sorted(unknown)}; expected some of {VARIABLES}")
     if "shortfall" in keep and "withdrawal" not in keep:
         raise ValueError("keep: 'shortfall' needs 'withdrawal'")
-    routed = [v for v in MONTH_VARIABLES if v in keep]
-    slot = np.array([routed.index(v) if v in routed else -1 for v in kernel.ROWS], dtype=np.int64)
+    if not 0 <= warmup < T:
+        raise ValueError(f"warmup: {warmup} months of a {T}-month run; expected 0 to {T - 1}")
     nodes = np.arange(N) if nodes is None else np.asarray(nodes, dtype=np.int64)
+    # the storage at the end of the warm-up is the kept period's initial storage: route it even when not asked for
+    need_storage = warmup > 0 and "storage" not in keep and bool(np.isin(network.reservoir_idx, nodes).any())
+    routed = [v for v in MONTH_VARIABLES if v in keep or (v == "storage" and need_storage)]
+    slot = np.array([routed.index(v) if v in routed else -1 for v in kernel.ROWS], dtype=np.int64)
     col = np.full(N, -1, dtype=np.int64)
     col[nodes] = np.arange(len(nodes))
     n = len(nodes)
@@ -107,7 +113,14 @@ def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: Time
         out["requirement"] = np.broadcast_to(req[None], (members, T, n))
     initial = np.zeros((members, N))
     initial[:, network.reservoir_idx] = storage0
-    out["initial_storage"] = initial[:, nodes]
+    initial = initial[:, nodes]
+    if warmup:
+        kept_res = col[network.reservoir_idx]
+        kept_res = kept_res[kept_res >= 0]
+        if len(kept_res):
+            initial[:, kept_res] = out["storage"][:, warmup - 1, kept_res]
+        out = {k: v[:, warmup:] for k, v in out.items() if k in keep}
+    out["initial_storage"] = initial
     out["nodes"] = nodes
     out["balance"] = worst_of(worst) if check else {}
     return out

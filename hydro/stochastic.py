@@ -33,7 +33,11 @@ REFERENCE_YEARS = 100_000
 REFERENCE_SEED = 20_240_401
 DRY_EXCEEDANCE = 0.75
 WET_EXCEEDANCE = 0.25
-YEAR_TYPE_EXCEEDANCE = {"dry": 0.90, "normal": 0.50, "wet": 0.10}  # the deterministic year asked for by name
+def named_exceedance(year: str, dry_exceedance: float, wet_exceedance: float) -> float:
+    """The exceedance probability of the one year a run asks for by name: the middle of its class as the run's
+    analysis defines the classes ("dry": halfway from dry_exceedance to 1, e.g. 0.875 for dry years at >= 0.75;
+    "wet": halfway from 0 to wet_exceedance; "normal": 0.5)."""
+    return {"dry": (1.0 + dry_exceedance) / 2.0, "normal": 0.5, "wet": wet_exceedance / 2.0}[year]
 
 
 @dataclass(frozen=True)

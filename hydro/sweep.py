@@ -290,7 +290,8 @@ def compute_point(run_file: str, overrides: list, point: dict, detail: str = "su
     series = ds.attrs.get("series", "")
     client_series = os.path.abspath(Path(bundle["run_file"]).parent / os.path.relpath(series, run.parent)) if series else ""
     ds.attrs.update(run_file=bundle["run_file"], basin=bundle["basin"], series=client_series,
-                    run_config_json=json.dumps(doc, sort_keys=True, default=str))
+                    run_config_json=json.dumps(doc, sort_keys=True, default=str),
+                    overrides_json=json.dumps([(str(k), v) for k, v in [*[tuple(o) for o in overrides], *point.items()]], default=str))
     return ds
 
 

@@ -39,13 +39,13 @@ def cases() -> dict[str, tuple[Path, list]]:
     out = {}
     for rule in RULES:
         for kind, overrides in HYDROLOGY.items():
-            out[f"baseline/{rule}/{kind}"] = (RUNS / "baseline.toml", [*SHORT, ("rule", rule), *overrides])
+            out[f"baseline/{rule}/{kind}"] = (RUNS / "mean_year.toml", [*SHORT, ("rule", rule), *overrides])
     for rule in ("upstream_first", "icwc_quota", "proportional"):
-        out[f"baseline/{rule}/afghan_quota"] = (RUNS / "baseline.toml", [*SHORT, ("rule", rule), ("allocation.afghanistan", "quota"), ("allocation.afghan_quota_km3", 6.0)])
-        out[f"baseline/{rule}/afghan_capped"] = (RUNS / "baseline.toml", [*SHORT, ("rule", rule), ("allocation.afghanistan", "capped"), ("allocation.qosh_tepa_cap_m3s", 200.0)])
-        out[f"baseline/{rule}/environment_first"] = (RUNS / "baseline.toml", [*SHORT, ("rule", rule), ("allocation.environment_first", True)])
-    out["baseline/icwc_quota/forecast_error"] = (RUNS / "baseline.toml", [*SHORT, ("rule", "icwc_quota"), *HYDROLOGY["stochastic"], ("allocation.forecast_error", 0.2), ("allocation.seed", 3)])
-    out["baseline/upstream_first/rogun_melt_scale"] = (RUNS / "baseline.toml", [*SHORT, ("reservoirs.rogun.enabled", True), ("hydrology.melt_shift_weeks", 2.0), ("hydrology.scale", 0.84)])
+        out[f"baseline/{rule}/afghan_quota"] = (RUNS / "mean_year.toml", [*SHORT, ("rule", rule), ("allocation.afghanistan", "quota"), ("allocation.afghan_quota_km3", 6.0)])
+        out[f"baseline/{rule}/afghan_capped"] = (RUNS / "mean_year.toml", [*SHORT, ("rule", rule), ("allocation.afghanistan", "capped"), ("allocation.qosh_tepa_cap_m3s", 200.0)])
+        out[f"baseline/{rule}/environment_first"] = (RUNS / "mean_year.toml", [*SHORT, ("rule", rule), ("allocation.environment_first", True)])
+    out["baseline/icwc_quota/forecast_error"] = (RUNS / "mean_year.toml", [*SHORT, ("rule", "icwc_quota"), *HYDROLOGY["stochastic"], ("allocation.forecast_error", 0.2), ("allocation.seed", 3)])
+    out["baseline/upstream_first/rogun_melt_scale"] = (RUNS / "mean_year.toml", [*SHORT, ("reservoirs.rogun.enabled", True), ("hydrology.melt_shift_weeks", 2.0), ("hydrology.scale", 0.84)])
     for name in ("no_qosh_tepa", "dry_year", "ensemble", "rules_compare", "qosh_tepa_sweep"):
         extra = [("hydrology.members", 3)] if name in ("ensemble", "qosh_tepa_sweep") else []
         out[f"{name}"] = (RUNS / f"{name}.toml", [*SHORT, *extra])

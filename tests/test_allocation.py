@@ -142,7 +142,8 @@ def test_bad_rule_options_are_named(options, message):
 
 
 def _run(rule: str, scale: float = 1.0, withdrawal: float = 6.0, years: int = 3, **options):
-    overrides = [("rule", rule), ("hydrology.scale", scale), ("qosh_tepa.withdrawal_km3", withdrawal), ("time.years", years)]
+    overrides = [("rule", rule), ("hydrology.scale", scale), ("qosh_tepa.withdrawal_km3", withdrawal), ("time.years", years),
+                 ("analysis.warmup_years", 0)]  # every month kept: the arithmetic below is checked month by month
     overrides += [(f"allocation.{k}", v) for k, v in options.items()]
     return run_scenario(load_scenario(RUNS / "rules_compare.toml", overrides))
 
@@ -169,7 +170,7 @@ def _seasons(ds):
 def test_quota_rules_never_exceed_a_states_seasonal_limit(runs):
     """Seasonal limit recomputed here: L x cut x (state's demand in the season) / (state's annual demand), with
     cut = min(1, season's natural inflow / its norm) (all inflows are above Kerki)."""
-    scenario = load_scenario(RUNS / "rules_compare.toml", [("time.years", 3), ("hydrology.scale", 0.84)])
+    scenario = load_scenario(RUNS / "rules_compare.toml", [("time.years", 3), ("hydrology.scale", 0.84), ("analysis.warmup_years", 0)])
     net = prepare(scenario).network
     norm = climatology(net, scenario.axis, 1)[0].sum(axis=1)
     for rule in ("icwc_quota", "protocol_566"):
@@ -264,8 +265,8 @@ def test_icwc_cut_after_afghan_use_spreads_qosh_tepa_over_every_state():
     flow above Kerki, A what the Afghan offtakes ask (Qosh Tepa included) and A_old without Qosh Tepa. Tajikistan
     (limit 9.8 = its demand, upstream of every cut) then takes its request x the cut, month by month; without Qosh
     Tepa the cut is 1 and the basis changes nothing."""
-    base = [("time.years", 2), ("rule", "icwc_quota"), ("allocation.cut_basis", "after_afghan_use")]
-    scenario = load_scenario(RUNS / "baseline.toml", base)
+    base = [("time.years", 2), ("rule", "icwc_quota"), ("allocation.cut_basis", "after_afghan_use"), ("analysis.warmup_years", 0)]
+    scenario = load_scenario(RUNS / "mean_year.toml", base)
     inputs = prepare(scenario)
     net, axis = inputs.network, scenario.axis
     above = set(net.upstream_of("kerki"))
@@ -286,14 +287,14 @@ def test_icwc_cut_after_afghan_use_spreads_qosh_tepa_over_every_state():
     np.testing.assert_allclose(got, expected, rtol=1e-9)
     assert got.sum() < requests[:, tjk].sum() * 0.95  # Qosh Tepa's 6 km3 cuts Tajikistan too
     without = [*base, ("qosh_tepa.withdrawal_km3", 0.0)]
-    natural_basis = [("time.years", 2), ("rule", "icwc_quota"), ("qosh_tepa.withdrawal_km3", 0.0)]
-    np.testing.assert_array_equal(run_scenario(load_scenario(RUNS / "baseline.toml", without)).withdrawal.values,
-                                  run_scenario(load_scenario(RUNS / "baseline.toml", natural_basis)).withdrawal.values)
+    natural_basis = [("time.years", 2), ("rule", "icwc_quota"), ("qosh_tepa.withdrawal_km3", 0.0), ("analysis.warmup_years", 0)]
+    np.testing.assert_array_equal(run_scenario(load_scenario(RUNS / "mean_year.toml", without)).withdrawal.values,
+                                  run_scenario(load_scenario(RUNS / "mean_year.toml", natural_basis)).withdrawal.values)
 
 
 def test_icwc_cut_basis_is_checked():
     with pytest.raises(ScenarioError, match="cut_basis: found 'afgan'"):
-        load_scenario(RUNS / "baseline.toml", [("rule", "icwc_quota"), ("allocation.cut_basis", "afgan")])
+        load_scenario(RUNS / "mean_year.toml", [("rule", "icwc_quota"), ("allocation.cut_basis", "afgan")])
 
 
 def test_icwc_forecast_errors_are_the_same_in_any_block_of_members():
@@ -303,7 +304,7 @@ def test_icwc_forecast_errors_are_the_same_in_any_block_of_members():
 
     options = [("rule", "icwc_quota"), ("allocation.forecast_error", 0.3), ("allocation.seed", 5),
                ("hydrology.kind", "stochastic"), ("hydrology.members", 6), ("time.years", 3)]
-    scenario = load_scenario(RUNS / "baseline.toml", options)
+    scenario = load_scenario(RUNS / "mean_year.toml", options)
     inputs = prepare(scenario)
     args = (inputs.network, inputs.inflows, inputs.demands, scenario.axis)
 

@@ -10,7 +10,7 @@ from tests.conftest import RUNS
 
 
 def _run(withdrawal_km3: float, years: int = 2):
-    scenario = load_scenario(RUNS / "baseline.toml", [("qosh_tepa.withdrawal_km3", withdrawal_km3), ("time.years", years)])
+    scenario = load_scenario(RUNS / "mean_year.toml", [("qosh_tepa.withdrawal_km3", withdrawal_km3), ("time.years", years), ("analysis.warmup_years", 0)])
     return run_scenario(scenario)
 
 
@@ -40,7 +40,7 @@ def test_qosh_tepa_does_not_change_upstream_tajik_supply(sweep):
 
 
 def test_rogun_switch_adds_storage_and_keeps_balance():
-    scenario = load_scenario(RUNS / "baseline.toml", [("reservoirs.rogun.enabled", True), ("time.years", 2)])
+    scenario = load_scenario(RUNS / "mean_year.toml", [("reservoirs.rogun.enabled", True), ("time.years", 2)])
     ds = run_scenario(scenario)
     assert float(ds.storage.sel(node="rogun").max()) > 3000.0  # above Rogun's 3.0 km3 dead storage
     assert int(ds.active.sel(node="rogun")) == 1

@@ -56,7 +56,7 @@ def baseline_run(tmp_path_factory):
 
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        capture["rc"] = main(["run", str(RUNS / "baseline.toml"), "--out", str(out), "--set", "time.years=2"])
+        capture["rc"] = main(["run", str(RUNS / "mean_year.toml"), "--out", str(out), "--set", "time.years=2"])
     capture["stdout"], capture["stderr"], capture["out"] = stdout.getvalue(), stderr.getvalue(), out
     return capture
 
@@ -72,7 +72,8 @@ def test_run_returns_0_and_writes_three_files(baseline_run):
 
 def test_results_nc_layout(baseline_run):
     with open_results(baseline_run["out"] / "results.nc") as ds:
-        assert dict(ds.sizes) == {"member": 1, "time": 24, "node": 29}
+        assert dict(ds.sizes) == {"member": 1, "time": 12, "node": 29}  # 2 years, the first a warm-up left out
+        assert str(ds.time.values[0])[:7] == "2027-10" and "2026-10" in ds.attrs["warmup"]
         assert "qosh_tepa" in ds.node.values and "aral_sea" in ds.node.values
         for name in VARIABLES:
             da = ds[name]
@@ -80,17 +81,17 @@ def test_results_nc_layout(baseline_run):
             assert da.attrs["units"] == "hm3", name
             assert da.attrs["long_name"] == BY_NAME[name].long_name, name
             assert np.all(np.isfinite(da.values)), name
-        assert ds.time.values[0] == np.datetime64("2026-10-01")
+        assert ds.time.values[0] == np.datetime64("2027-10-01")
         assert set(ds.state.values) >= {"AFG", "TJK", "UZB", "TKM"}
         # Qosh Tepa takes its 6 km3/yr target in a mean year
-        assert float(ds.withdrawal.sel(node="qosh_tepa").sum()) / 2 == pytest.approx(6000.0, rel=1e-6)
+        assert float(ds.withdrawal.sel(node="qosh_tepa").sum()) / 1 == pytest.approx(6000.0, rel=1e-6)
 
 
 def test_results_nc_provenance(baseline_run):
     with xr.open_dataset(baseline_run["out"] / "results.nc") as ds:
         attrs = dict(ds.attrs)
     assert attrs["rule"] == "upstream_first"
-    assert attrs["run_file_text"] == (RUNS / "baseline.toml").read_text(encoding="utf-8")
+    assert attrs["run_file_text"] == (RUNS / "mean_year.toml").read_text(encoding="utf-8")
     from hydro.basin import load_basin
 
     assert attrs["basin_sha256"] == load_basin(AMU_DARYA).sha256
@@ -123,14 +124,14 @@ def test_stdout_shows_the_summary_table(baseline_run):
     lines = out.splitlines()
     for state in ("AFG", "TJK", "UZB", "TKM"):
         assert any(line.startswith(state) for line in lines), state
-    assert "24 months from 2026-10" in out
+    assert "12 months from 2027-10 after a 1-year warm-up from 2026-10 (simulated, left out)" in out
     assert f"wrote {baseline_run['out'] / 'results.nc'}" in out
 
 
 def test_run_with_a_relative_path_from_the_repository(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     out = tmp_path / "rel"
-    assert main(["run", "runs/baseline.toml", "--out", str(out), "--set", "time.years=2", "--set", "qosh_tepa.withdrawal_km3=8"]) == 0
+    assert main(["run", "runs/mean_year.toml", "--out", str(out), "--set", "time.years=2", "--set", "qosh_tepa.withdrawal_km3=8"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert re.search(r"Qosh Tepa.* 8 km(3|³)/yr", first), first
     with xr.open_dataset(out / "results.nc") as ds:
@@ -139,7 +140,7 @@ def test_run_with_a_relative_path_from_the_repository(tmp_path, monkeypatch, cap
 
 def test_rerun_replaces_the_outputs(tmp_path, capsys):
     out = tmp_path / "again"
-    args = ["run", str(RUNS / "baseline.toml"), "--out", str(out), "--set", "time.years=2"]
+    args = ["run", str(RUNS / "mean_year.toml"), "--out", str(out), "--set", "time.years=2"]
     assert main(args) == 0
     assert main([*args, "--set", "qosh_tepa.withdrawal_km3=0"]) == 0
     capsys.readouterr()
@@ -153,7 +154,7 @@ def test_outputs_have_ordinary_permissions(tmp_path, capsys):
     old = os.umask(0o022)
     try:
         out = tmp_path / "perm"
-        assert main(["run", str(RUNS / "baseline.toml"), "--out", str(out), "--set", "time.years=2"]) == 0
+        assert main(["run", str(RUNS / "mean_year.toml"), "--out", str(out), "--set", "time.years=2"]) == 0
     finally:
         os.umask(old)
     capsys.readouterr()
@@ -178,8 +179,8 @@ def test_validate_relative_path(capsys, monkeypatch):
 
 
 def test_validate_a_run_file(capsys):
-    assert main(["validate", str(RUNS / "baseline.toml")]) == 0
-    assert f"run file {RUNS / 'baseline.toml'}" in capsys.readouterr().out
+    assert main(["validate", str(RUNS / "mean_year.toml")]) == 0
+    assert f"run file {RUNS / 'mean_year.toml'}" in capsys.readouterr().out
 
 
 def test_validate_a_broken_basin(tmp_path, capsys):
@@ -210,7 +211,7 @@ def test_validate_missing_folder(tmp_path, capsys):
 
 def test_bad_set_key(tmp_path, capsys):
     out = tmp_path / "out"
-    rc = main(["run", str(RUNS / "baseline.toml"), "--out", str(out), "--set", "time.years=2", "--set", "qosh_tepa.withdrawl_km3=8"])
+    rc = main(["run", str(RUNS / "mean_year.toml"), "--out", str(out), "--set", "time.years=2", "--set", "qosh_tepa.withdrawl_km3=8"])
     assert rc == 2
     err = assert_clean_error(capsys, "run", "--set qosh_tepa.withdrawl_km3: found 8", "(did you mean 'qosh_tepa.withdrawal_km3'?)")
     assert err.count("error:") == 1
@@ -219,14 +220,14 @@ def test_bad_set_key(tmp_path, capsys):
 
 def test_set_without_equals(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", str(RUNS / "baseline.toml"), "--out", str(out), "--set", "years"]) == 2
+    assert main(["run", str(RUNS / "mean_year.toml"), "--out", str(out), "--set", "years"]) == 2
     assert_clean_error(capsys, "run", "expected KEY=VALUE")
     assert not out.exists()
 
 
 def test_withdrawal_above_canal_capacity(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", str(RUNS / "baseline.toml"), "--out", str(out), "--set", "qosh_tepa.withdrawal_km3=25"]) == 2
+    assert main(["run", str(RUNS / "mean_year.toml"), "--out", str(out), "--set", "qosh_tepa.withdrawal_km3=25"]) == 2
     assert_clean_error(capsys, "run", "qosh_tepa.withdrawal_km3: found 25.0, expected at most 20.51 km3/yr")
     assert not out.exists()
 
@@ -274,7 +275,7 @@ def test_bad_series_file(tmp_path, capsys):
 
 def test_failure_while_writing_leaves_existing_outputs_and_no_temp_files(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
-    args = ["run", str(RUNS / "baseline.toml"), "--out", str(out), "--set", "time.years=2"]
+    args = ["run", str(RUNS / "mean_year.toml"), "--out", str(out), "--set", "time.years=2"]
     assert main(args) == 0
     names = listing(out)
     assert set(OUTPUTS) <= set(names)
@@ -303,7 +304,7 @@ def test_failure_while_writing_a_new_folder_leaves_it_empty(tmp_path, capsys, mo
 
     monkeypatch.setattr(charts, "save", broken_save)
     out = tmp_path / "new"
-    assert main(["run", str(RUNS / "baseline.toml"), "--out", str(out), "--set", "time.years=2"]) == 2
+    assert main(["run", str(RUNS / "mean_year.toml"), "--out", str(out), "--set", "time.years=2"]) == 2
     assert_clean_error(capsys, "run", "no space left")
     assert listing(out) == []
 
@@ -311,7 +312,7 @@ def test_failure_while_writing_a_new_folder_leaves_it_empty(tmp_path, capsys, mo
 def test_out_is_an_existing_file(tmp_path, capsys):
     out = tmp_path / "a_file"
     out.write_text("keep me", encoding="utf-8")
-    assert main(["run", str(RUNS / "baseline.toml"), "--out", str(out), "--set", "time.years=2"]) == 2
+    assert main(["run", str(RUNS / "mean_year.toml"), "--out", str(out), "--set", "time.years=2"]) == 2
     _, err = capsys.readouterr()
     assert err.startswith("hydro run: error: ") and "Traceback" not in err
     assert out.read_text(encoding="utf-8") == "keep me"
@@ -366,7 +367,7 @@ def test_atomic_outputs_error_before_any_file(tmp_path):
 def test_each_problem_is_one_line_on_stderr(tmp_path, capsys):
     """Three mistakes in a run file: three lines, each naming the file, the key, what was found and expected."""
     run = tmp_path / "run.toml"
-    text = (RUNS / "baseline.toml").read_text().replace('basin = "../basins/amu_darya"', f'basin = "{(RUNS.parent / "basins" / "amu_darya").as_posix()}"')
+    text = (RUNS / "mean_year.toml").read_text().replace('basin = "../basins/amu_darya"', f'basin = "{(RUNS.parent / "basins" / "amu_darya").as_posix()}"')
     text = text.replace("years = 30", 'years = "thirty"').replace('start = "2026-10"', 'start = "October"').replace("capacity_m3s = 650", "capacity_m3s = -1")
     run.write_text(text)
     assert main(["run", str(run), "--out", str(tmp_path / "out")]) == 2

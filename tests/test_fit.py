@@ -58,7 +58,7 @@ def test_cli_writes_a_calibrated_parameters_table_a_run_can_use(tmp_path):
     assert "reach.lebap.loss_fraction" in table
     sets = pd.read_csv(out / "calibration_sets.csv")
     assert any(c.endswith("[km3/yr]") for c in sets.columns) and len(sets) == 4
-    scenario = load_scenario(RUNS / "baseline.toml", [("time.years", 2), *((f"parameters.{k}", v) for k, v in table.items())])
+    scenario = load_scenario(RUNS / "mean_year.toml", [("time.years", 2), *((f"parameters.{k}", v) for k, v in table.items())])
     loss = prepare(scenario).network.loss_fraction
     assert np.isclose(loss, table["reach.lebap.loss_fraction"]).any()
 

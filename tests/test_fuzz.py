@@ -7,7 +7,7 @@ Properties, for every input however broken:
    (a :class:`~hydro.errors.MassBalanceError` is one).
 2. ``load_scenario`` returns a Scenario or raises a HydroError; a run file that loads runs for one year
    (``time.years`` overridden to 1) to a result free of NaN, inf and negative values, or raises a HydroError.
-3. ``hydro run runs/baseline.toml --set S --set time.years=1`` exits with 0 or 2 (argparse's SystemExit counts as
+3. ``hydro run runs/mean_year.toml --set S --set time.years=1`` exits with 0 or 2 (argparse's SystemExit counts as
    2), never with a traceback.
 
 A mutation is a list of small printable operations, so that a failing example reads as what was done to the file;
@@ -50,7 +50,7 @@ from hydro.scenario import HYDROLOGY_KINDS, QT_PATTERNS, SCHEMA, YEAR_TYPES, loa
 
 ROOT = Path(__file__).resolve().parents[1]
 AMU_DARYA = ROOT / "basins" / "amu_darya"
-BASELINE = ROOT / "runs" / "baseline.toml"
+BASELINE = ROOT / "runs" / "mean_year.toml"
 BASIN_TEXT = (AMU_DARYA / "basin.toml").read_text(encoding="utf-8")
 
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))
@@ -542,7 +542,7 @@ SET_KEYS = sorted({*SCHEMA, "time", "", "foo", "Time.years", " time.years ", "hy
 SET_VALUES = ["1", "0", "-1", "2", "1.5", "1e400", "inf", "-inf", "nan", "true", "false", "[1, 2]", "[2021]", "[]", "{a = 1}",
               "{ UZB = 10 }", "'x'", '"2026-10"', "2026-10", "2026-13", "2300-01", "", "[", '"', "'", *RULES, *HYDROLOGY_KINDS,
               "quota", "capped", "dry", "1979-05-27", "1979-05-27T07:32:00Z", "../basins/amu_darya", "nowhere",
-              "baseline.toml", "0x10", "1_000", "9" * 25, "\u00e9", "a=b", "[0,0,0,0,0,0,0,0,0,0,0,1]", "[1e308" + ", 1e308" * 11 + "]"]
+              "mean_year.toml", "0x10", "1_000", "9" * 25, "\u00e9", "a=b", "[0,0,0,0,0,0,0,0,0,0,0,1]", "[1e308" + ", 1e308" * 11 + "]"]
 
 
 @st.composite
@@ -615,7 +615,7 @@ def test_bug_run_file_not_utf8(tmp_path):
     """At e53168d: UnicodeDecodeError from tomllib.load in load_scenario (hydro/scenario.py), which caught only
     TOMLDecodeError; hydro run printed a traceback. Found as garbage bytes b'\\xc2\\x80' cut in half by a truncation."""
     path = tmp_path / "run.toml"
-    path.write_bytes(BASELINE_TEXT.replace('title = "Baseline"', 'title = "Basel\xe9ne"').encode("latin-1"))
+    path.write_bytes(BASELINE_TEXT.replace('title = "Mean year"', 'title = "Mean y\xe9ar"').encode("latin-1"))
     with pytest.raises(HydroError):
         load_scenario(path)
     assert cli_exit_code(["run", str(path), "--out", str(tmp_path / "out")]) == 2

@@ -127,7 +127,7 @@ def test_report_shows_the_hindcast_alone_and_beside_a_run(tmp_path):
     assert main(["report", str(hc)]) == 0
     text = (hc / "report.html").read_text(encoding="utf-8")
     assert "Hindcast: the model against the recorded years" in text and "validation" in text and "YB24" in text
-    assert main(["run", str(RUNS / "baseline.toml"), "--set", "time.years=2", "--out", str(run)]) == 0
+    assert main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=2", "--out", str(run)]) == 0
     assert main(["report", str(run), "--hindcast", str(hc)]) == 0
     assert "Hindcast: the model against the recorded years" in (run / "report.html").read_text(encoding="utf-8")
     assert main(["report", str(run), "--hindcast", str(run)]) == 2  # not a hindcast folder
@@ -178,7 +178,7 @@ def test_sensitivity_needs_ranged_figures(tmp_path, capsys):
 
     (folder / "basin.toml").write_text(re.sub(r", range = \[[^]]*\]", "", text), encoding="utf-8")
     run = tmp_path / "run.toml"
-    run.write_text((RUNS / "baseline.toml").read_text(encoding="utf-8").replace('"../basins/amu_darya"', f'"{folder}"'), encoding="utf-8")
+    run.write_text((RUNS / "mean_year.toml").read_text(encoding="utf-8").replace('"../basins/amu_darya"', f'"{folder}"'), encoding="utf-8")
     for command in (["sensitivity", str(run)], ["uncertainty", str(run), "--samples", "2"]):
         assert main([*command, "--out", str(tmp_path / command[0])]) == 2
         assert "no ranged figure" in capsys.readouterr().err

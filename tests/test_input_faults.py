@@ -147,7 +147,7 @@ def test_basin_file_nested_too_deeply(tmp_path, capsys, text):
 
 def test_set_value_nested_too_deeply(tmp_path, capsys):
     deep = "[" * 100_000
-    assert main(["run", str(RUNS / "baseline.toml"), "--set", f"time.years={deep}", "--out", str(tmp_path / "o")]) == 2
+    assert main(["run", str(RUNS / "mean_year.toml"), "--set", f"time.years={deep}", "--out", str(tmp_path / "o")]) == 2
     one_error(capsys, "run", "<command line>: --set time.years: found <nested too deeply>, expected a TOML value nested at most 50 levels deep")
 
 

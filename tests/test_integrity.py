@@ -24,7 +24,7 @@ from tests.conftest import AMU_DARYA, RUNS
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     folder = tmp_path_factory.mktemp("integrity") / "run"
-    assert main(["run", str(RUNS / "baseline.toml"), "--set", "time.years=3", "--out", str(folder)]) == 0
+    assert main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=3", "--out", str(folder)]) == 0
     return folder / "results.nc"
 
 
@@ -81,7 +81,7 @@ def test_rerun_refuses_when_the_basin_changed(results, tmp_path):
 def test_an_output_folder_that_cannot_be_made(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    code = main(["run", str(RUNS / "baseline.toml"), "--set", "time.years=1", "--out", str(blocker / "out")])
+    code = main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=1", "--out", str(blocker / "out")])
     assert code == 2
     err = capsys.readouterr().err
     assert "hydro run: error:" in err and str(blocker) in err and "Traceback" not in err

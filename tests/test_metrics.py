@@ -58,7 +58,7 @@ def test_head_share_is_withdrawal_over_the_river_at_the_head(tmp_path):
     from hydro.results import counterparts, open_results
     from tests.conftest import RUNS
 
-    assert main(["run", str(RUNS / "baseline.toml"), "--set", "time.years=3", "--out", str(tmp_path / "b")]) == 0
+    assert main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=3", "--out", str(tmp_path / "b")]) == 0
     table = pd.read_csv(tmp_path / "b" / "qosh_tepa.csv", index_col="month")
     ds = open_results(tmp_path / "b" / "results.nc")
     again = head_share(ds, "qosh_tepa")

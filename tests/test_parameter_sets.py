@@ -17,7 +17,7 @@ from hydro.run import run_scenario, run_with_counterparts
 from hydro.scenario import load_scenario
 from tests.conftest import AMU_DARYA, RUNS
 
-BASELINE = RUNS / "baseline.toml"
+BASELINE = RUNS / "mean_year.toml"
 
 
 def test_the_shipped_sets_load_and_lie_in_their_ranges(amu_basin):
@@ -137,14 +137,14 @@ def test_calibrate_install_writes_sets_a_run_can_cross(tmp_path):
     (folder / "parameter_sets.csv").write_text("set\n", encoding="utf-8")
     runs = tmp_path / "runs"
     runs.mkdir()
-    for name in ("hindcast.toml", "baseline.toml"):
+    for name in ("hindcast.toml", "mean_year.toml"):
         (runs / name).write_text((RUNS / name).read_text(encoding="utf-8").replace("../basins/amu_darya", "../amu"), encoding="utf-8")
     assert main(["calibrate", str(runs / "hindcast.toml"), "--samples", "8", "--refine", "0", "--tolerance", "0.5",
                  "--install", "--out", str(tmp_path / "cal")]) == 0
     sets = parameter_sets.load(load_basin(folder))
     drawn = pd.read_csv(tmp_path / "cal" / "calibration_sets.csv")
     assert len(sets.values) == int((drawn.behavioural & (drawn.how == "latin hypercube")).sum()) >= 1
-    assert main(["run", str(runs / "baseline.toml"), "--set", "uncertainty.parameter_sets=1", "--out", str(tmp_path / "run")]) == 0
+    assert main(["run", str(runs / "mean_year.toml"), "--set", "uncertainty.parameter_sets=1", "--out", str(tmp_path / "run")]) == 0
     summary = pd.read_csv(tmp_path / "run" / "summary.csv")
     assert {"shortfall_km3_p05", "shortfall_km3_p95", "shortfall_from_parameters_pct"} <= set(summary.columns)
 

@@ -23,7 +23,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def report(tmp_path_factory):
     """A folder holding a run (results.nc) and a small sweep over the Qosh Tepa level, and its report."""
     folder = tmp_path_factory.mktemp("report") / "baseline"
-    assert main(["run", str(RUNS / "baseline.toml"), "--set", "time.years=3", "--out", str(folder)]) == 0
+    assert main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=3", "--out", str(folder)]) == 0
     run_sweep(RUNS / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", [0, 6, 12])], folder,
               [("hydrology.members", 3), ("time.years", 2), ("rule", "upstream_first")], workers=0, progress=False)
     return write_report(folder)

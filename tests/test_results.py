@@ -56,7 +56,7 @@ def project(tmp_path_factory):
     shutil.copytree(AMU_DARYA, root / "basins" / "amu_darya")
     shutil.copytree(RUNS, root / "runs")
     run = root / "out" / "run"
-    assert main(["run", str(root / "runs" / "baseline.toml"), "--set", "time.years=3", "--out", str(run)]) == 0
+    assert main(["run", str(root / "runs" / "mean_year.toml"), "--set", "time.years=3", "--out", str(run)]) == 0
     cmp_ = root / "out" / "cmp"
     assert main(["compare", str(root / "runs" / "rules_compare.toml"), "--rules", "upstream_first,icwc_quota",
                  "--qosh-tepa", "0,6", "--set", "time.years=2", "--out", str(cmp_)]) == 0
@@ -269,7 +269,7 @@ def test_a_folder_without_its_manifest_is_refused(copy_of_run, capsys):
 
 def test_a_new_run_removes_the_previous_runs_derived_outputs_but_not_user_files(project, tmp_path, capsys):
     out = tmp_path / "run"
-    args = ["run", str(project / "runs" / "baseline.toml"), "--set", "time.years=2", "--out", str(out)]
+    args = ["run", str(project / "runs" / "mean_year.toml"), "--set", "time.years=2", "--out", str(out)]
     assert main(args) == 0
     assert main(["report", str(out)]) == 0
     (out / "my_notes.txt").write_text("mine", encoding="utf-8")
@@ -314,7 +314,7 @@ def test_bad_out_folders_are_refused(project, tmp_path, capsys, out, fragment):
     before = sorted(p.name for p in basin.iterdir())
     (tmp_path / "file").write_text("x")
     out = out.replace("BASIN", str(basin)).replace("FILE", str(tmp_path / "file"))
-    assert main(["run", str(project / "runs" / "baseline.toml"), "--set", "time.years=1", "--out", out]) == 2
+    assert main(["run", str(project / "runs" / "mean_year.toml"), "--set", "time.years=1", "--out", out]) == 2
     one_error_line(capsys, "run", fragment)
     assert sorted(p.name for p in basin.iterdir()) == before
 
@@ -348,7 +348,7 @@ def test_ctrl_c_exits_130_and_writes_nothing(project, tmp_path, capsys, monkeypa
 
     monkeypatch.setattr(hydro.run, "simulate", interrupted)
     out = tmp_path / "out"
-    assert main(["run", str(project / "runs" / "baseline.toml"), "--set", "time.years=1", "--out", str(out)]) == 130
+    assert main(["run", str(project / "runs" / "mean_year.toml"), "--set", "time.years=1", "--out", str(out)]) == 130
     one_error_line(capsys, "run", "interrupted; nothing was written")
     assert not out.exists()
 
@@ -365,7 +365,7 @@ def test_a_full_disk_is_one_line(project, tmp_path, capsys, monkeypatch):
     usage = collections.namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 4096, 4096))
     out = tmp_path / "out"
-    assert main(["run", str(project / "runs" / "baseline.toml"), "--set", "time.years=1", "--out", str(out)]) == 2
+    assert main(["run", str(project / "runs" / "mean_year.toml"), "--set", "time.years=1", "--out", str(out)]) == 2
     line = one_error_line(capsys, "run", f"{out / 'results.nc'}: NetCDF: HDF error", "the disk is full", "nothing was written")
     assert ".tmp" not in line
     assert not out.exists()
@@ -389,7 +389,7 @@ def test_an_unexpected_error_is_one_line_with_exit_3(project, tmp_path, capsys, 
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(hydro.run, "simulate", bug)
-    assert main(["run", str(project / "runs" / "baseline.toml"), "--set", "time.years=1", "--out", str(tmp_path / "o")]) == 3
+    assert main(["run", str(project / "runs" / "mean_year.toml"), "--set", "time.years=1", "--out", str(tmp_path / "o")]) == 3
     one_error_line(capsys, "run", "internal error ZeroDivisionError: division by zero", "--debug")
 
 
@@ -527,7 +527,7 @@ def test_a_streamed_runs_one_member_dry_year_keeps_one_member(tmp_path, monkeypa
     from hydro.scenario import load_scenario
     from tests.conftest import RUNS
 
-    scenario = load_scenario(RUNS / "baseline.toml", [("hydrology.members", 5), ("time.years", 2)])  # climatology: no dry year
+    scenario = load_scenario(RUNS / "mean_year.toml", [("hydrology.members", 5), ("time.years", 2)])  # climatology: no dry year
     monkeypatch.setattr(run_module, "BLOCK_BYTES", 13 * 8 * 24 * 30 * 2)
     assert run_module.write_run(scenario, tmp_path / "r.nc") is True
     stored = open_counterparts(tmp_path / "r.nc")

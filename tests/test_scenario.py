@@ -34,8 +34,8 @@ def write_run(tmp_path: Path, text: str, name: str = "run.toml") -> Path:
 
 
 def test_baseline_loads():
-    s = load_scenario(RUNS / "baseline.toml")
-    assert s.name == "baseline"
+    s = load_scenario(RUNS / "mean_year.toml")
+    assert s.name == "mean_year"
     assert s.rule == "upstream_first"
     assert s.basin_path.resolve() == AMU_DARYA.resolve()  # relative to the run file, not the cwd
     assert s.axis.start == np.datetime64("2026-10")
@@ -62,7 +62,7 @@ def test_no_qosh_tepa_loads():
 
 def test_loading_does_not_depend_on_the_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    s = load_scenario(RUNS / "baseline.toml")
+    s = load_scenario(RUNS / "mean_year.toml")
     assert s.basin_path.resolve() == AMU_DARYA.resolve()
 
 
@@ -114,15 +114,15 @@ def test_parse_set(text, key, value):
 
 
 def test_set_changes_the_withdrawal():
-    s = load_scenario(RUNS / "baseline.toml", [parse_set("qosh_tepa.withdrawal_km3=8")])
+    s = load_scenario(RUNS / "mean_year.toml", [parse_set("qosh_tepa.withdrawal_km3=8")])
     assert s.qosh_tepa.withdrawal_km3 == 8.0
     assert s.doc["qosh_tepa"]["withdrawal_km3"] == 8
     # the file itself is untouched
-    assert load_scenario(RUNS / "baseline.toml").qosh_tepa.withdrawal_km3 == 6.0
+    assert load_scenario(RUNS / "mean_year.toml").qosh_tepa.withdrawal_km3 == 6.0
 
 
 def test_several_sets_apply_in_order():
-    s = load_scenario(RUNS / "baseline.toml", [parse_set("time.years=2"), parse_set("qosh_tepa.withdrawal_km3=3"),
+    s = load_scenario(RUNS / "mean_year.toml", [parse_set("time.years=2"), parse_set("qosh_tepa.withdrawal_km3=3"),
                                                parse_set("qosh_tepa.withdrawal_km3=4"), parse_set("reservoirs.rogun.enabled=true"),
                                                parse_set("qosh_tepa.pattern=uniform"), parse_set("time.start=2030-01")])
     assert s.axis.months == 24
@@ -146,13 +146,13 @@ def test_apply_overrides_does_not_change_its_input():
 
 def test_set_unknown_key_with_did_you_mean():
     with pytest.raises(ScenarioError, match=one("<command line>: --set qosh_tepa.withdrawl_km3: found 8, expected a run-file key: one of [")) as info:
-        load_scenario(RUNS / "baseline.toml", [parse_set("qosh_tepa.withdrawl_km3=8")])
+        load_scenario(RUNS / "mean_year.toml", [parse_set("qosh_tepa.withdrawl_km3=8")])
     assert "(did you mean 'qosh_tepa.withdrawal_km3'?)" in str(info.value)
 
 
 def test_set_unknown_reservoir():
     with pytest.raises(ScenarioError, match=one("reservoirs.rogan: found <unknown reservoir>, expected a reservoir of the basin: one of ['nurek', 'rogun', 'tuyamuyun'] (did you mean 'rogun'?)")):
-        load_scenario(RUNS / "baseline.toml", [parse_set("reservoirs.rogan.enabled=true")])
+        load_scenario(RUNS / "mean_year.toml", [parse_set("reservoirs.rogan.enabled=true")])
 
 
 def test_set_without_equals():
@@ -162,12 +162,12 @@ def test_set_without_equals():
 
 def test_set_with_a_wrong_type():
     with pytest.raises(ScenarioError, match=one("time.years: found 'ten', expected a whole number of years from 1 to 1000")):
-        load_scenario(RUNS / "baseline.toml", [parse_set("time.years='ten'")])
+        load_scenario(RUNS / "mean_year.toml", [parse_set("time.years='ten'")])
 
 
 def test_set_with_a_wrong_type_names_the_command_line():
     with pytest.raises(ScenarioError) as info:
-        load_scenario(RUNS / "baseline.toml", [parse_set("time.years='ten'")])
+        load_scenario(RUNS / "mean_year.toml", [parse_set("time.years='ten'")])
     (problem,) = info.value.problems
     assert problem.file == "<command line>" or "--set" in problem.key
 
@@ -225,14 +225,14 @@ def test_withdrawal_just_below_the_ceiling_is_allowed(tmp_path):
 
 def test_withdrawal_above_the_ceiling_by_set():
     with pytest.raises(ScenarioError, match=one("qosh_tepa.withdrawal_km3: found 20.6, expected at most 20.51 km3/yr")):
-        load_scenario(RUNS / "baseline.toml", [parse_set("qosh_tepa.withdrawal_km3=20.6")])
+        load_scenario(RUNS / "mean_year.toml", [parse_set("qosh_tepa.withdrawal_km3=20.6")])
 
 
 def test_withdrawal_ceiling_follows_the_capacity():
-    s = load_scenario(RUNS / "baseline.toml", [parse_set("qosh_tepa.capacity_m3s=800"), parse_set("qosh_tepa.withdrawal_km3=25")])
+    s = load_scenario(RUNS / "mean_year.toml", [parse_set("qosh_tepa.capacity_m3s=800"), parse_set("qosh_tepa.withdrawal_km3=25")])
     assert s.qosh_tepa.withdrawal_km3 == 25.0
     with pytest.raises(ScenarioError, match=one("found 6.0, expected at most 4.73 km3/yr, what 150 m3/s carries year-round")):
-        load_scenario(RUNS / "baseline.toml", [parse_set("qosh_tepa.capacity_m3s=150")])
+        load_scenario(RUNS / "mean_year.toml", [parse_set("qosh_tepa.capacity_m3s=150")])
 
 
 @pytest.mark.parametrize("key,value,expected", [

@@ -19,7 +19,7 @@ SHORT = [("time.years", 3)]
 
 
 def test_a_parameter_replaces_the_basin_figure_and_is_recorded():
-    scenario = load_scenario(RUNS / "baseline.toml", [*SHORT, ("parameters.node.vakhsh.annual_flow", "21 km3/yr")])
+    scenario = load_scenario(RUNS / "mean_year.toml", [*SHORT, ("parameters.node.vakhsh.annual_flow", "21 km3/yr")])
     network = prepare(scenario).network
     vakhsh = [network.names[i] for i in network.inflow_idx].index("vakhsh")
     assert network.inflow_annual[vakhsh] == pytest.approx(21000.0)
@@ -29,7 +29,7 @@ def test_a_parameter_replaces_the_basin_figure_and_is_recorded():
 
 
 def test_a_wildcard_sets_every_node_having_the_figure():
-    scenario = load_scenario(RUNS / "baseline.toml", [*SHORT, ("parameters.node.*.growing_share", 0.7)])
+    scenario = load_scenario(RUNS / "mean_year.toml", [*SHORT, ("parameters.node.*.growing_share", 0.7)])
     network = prepare(scenario).network
     assert (network.offtake_growing_share == 0.7).all()
 
@@ -41,12 +41,12 @@ def test_a_wildcard_sets_every_node_having_the_figure():
 ])
 def test_a_bad_parameter_is_refused_naming_the_run_file(key, value, expected):
     with pytest.raises(ScenarioError) as err:
-        load_scenario(RUNS / "baseline.toml", [(key, value)])
-    assert "baseline.toml" in str(err.value) and "parameters" in str(err.value) and expected in str(err.value)
+        load_scenario(RUNS / "mean_year.toml", [(key, value)])
+    assert "mean_year.toml" in str(err.value) and "parameters" in str(err.value) and expected in str(err.value)
 
 
 def test_ranged_figures_are_grouped_by_name_source_and_range():
-    basin = prepare(load_scenario(RUNS / "baseline.toml", SHORT)).basin
+    basin = prepare(load_scenario(RUNS / "mean_year.toml", SHORT)).basin
     groups = {p.label: p for p in parameters(basin)}
     rf = next(p for label, p in groups.items() if label.startswith("return_fraction of"))
     assert len(rf.paths) >= 5 and rf.source == "TEXTBOOK-RF" and (rf.low, rf.high) == (0.20, 0.30)
@@ -55,12 +55,12 @@ def test_ranged_figures_are_grouped_by_name_source_and_range():
 
 def test_sensitivity_rows_are_the_cost_at_each_end():
     """Each row's ends equal a plain cost evaluation with that parameter set by hand; the base is the run's own."""
-    base, table = sensitivity(RUNS / "baseline.toml", SHORT)
-    again = qosh_tepa_cost(RUNS / "baseline.toml", SHORT)
+    base, table = sensitivity(RUNS / "mean_year.toml", SHORT)
+    again = qosh_tepa_cost(RUNS / "mean_year.toml", SHORT)
     assert (base["mean"], base["dry"], base["dry_basis"]) == (again["mean"], again["dry"], again["dry_basis"])
     assert base["mean"] > 0 and base["dry"] > base["mean"]
     row = table[table.parameter.str.startswith("reach lebap -> tuyamuyun")].iloc[0]
-    by_hand = qosh_tepa_cost(RUNS / "baseline.toml", [*SHORT, ("parameters.reach.lebap.loss_fraction", float(row.high))])
+    by_hand = qosh_tepa_cost(RUNS / "mean_year.toml", [*SHORT, ("parameters.reach.lebap.loss_fraction", float(row.high))])
     assert row.cost_mean_high_km3 == pytest.approx(by_hand["mean"], abs=1e-12)
     assert row.cost_dry_high_km3 == pytest.approx(by_hand["dry"], abs=1e-12)
     assert row.swing_mean_km3 == pytest.approx(row.cost_mean_high_km3 - row.cost_mean_low_km3)
@@ -70,7 +70,7 @@ def test_sensitivity_rows_are_the_cost_at_each_end():
 
 def test_cli_writes_table_and_tornado_and_a_report(tmp_path, capsys):
     out = tmp_path / "s"
-    assert main(["sensitivity", str(RUNS / "baseline.toml"), "--set", "time.years=3", "--out", str(out)]) == 0
+    assert main(["sensitivity", str(RUNS / "mean_year.toml"), "--set", "time.years=3", "--out", str(out)]) == 0
     assert {p.name for p in out.iterdir()} == {"sensitivity.csv", "sensitivity.png", "outputs.json"}
     assert "Qosh Tepa's cost to UZB + TKM as the basin file has it" in capsys.readouterr().out
     assert main(["report", str(out)]) == 0
@@ -81,10 +81,10 @@ def test_cli_writes_table_and_tornado_and_a_report(tmp_path, capsys):
 def test_uncertainty_samples_every_range_and_gives_an_ordered_band():
     from hydro.sensitivity import DISPLAY, uncertainty
 
-    table, band = uncertainty(RUNS / "baseline.toml", SHORT, samples=6, seed=3)
-    again, _ = uncertainty(RUNS / "baseline.toml", SHORT, samples=6, seed=3)
+    table, band = uncertainty(RUNS / "mean_year.toml", SHORT, samples=6, seed=3)
+    again, _ = uncertainty(RUNS / "mean_year.toml", SHORT, samples=6, seed=3)
     assert len(table) == 6 and table.equals(again)  # the same seed, the same sets and costs
-    basin = prepare(load_scenario(RUNS / "baseline.toml", SHORT)).basin
+    basin = prepare(load_scenario(RUNS / "mean_year.toml", SHORT)).basin
     for p in parameters(basin):
         factor = DISPLAY.get(p.dimension, ("1", 1.0))[1]
         values = table[p.label]
@@ -98,7 +98,7 @@ def test_uncertainty_samples_every_range_and_gives_an_ordered_band():
     from hydro.sensitivity import parameter_overrides
 
     sets = parameter_overrides(p, {q.label: first[q.label] / DISPLAY.get(q.dimension, ("1", 1.0))[1] for q in p})
-    assert qosh_tepa_cost(RUNS / "baseline.toml", [*SHORT, *sets])["mean"] == pytest.approx(first.cost_mean_km3, abs=1e-9)
+    assert qosh_tepa_cost(RUNS / "mean_year.toml", [*SHORT, *sets])["mean"] == pytest.approx(first.cost_mean_km3, abs=1e-9)
 
 
 def test_variance_shares_follow_the_law_of_total_variance():
@@ -114,7 +114,7 @@ def test_an_ensemble_costs_its_own_dry_years_and_splits_the_variance():
 
     ensemble = [("time.years", 4), ("hydrology.members", 8)]
     cost = qosh_tepa_cost(RUNS / "ensemble.toml", ensemble)
-    assert "dry water years" in cost["dry_basis"] and len(cost["members"]) == 8
+    assert cost["dry_basis"] == "dry: water years whose natural flow at Kerki is exceeded in >= 75% of years" and len(cost["members"]) == 8
     assert np.mean(cost["members"]) == pytest.approx(cost["mean"], rel=1e-9)
     _, band = uncertainty(RUNS / "ensemble.toml", ensemble, samples=3, seed=0)
     shares = band.loc["mean", ["from_parameters_pct", "from_hydrology_pct"]]
