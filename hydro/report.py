@@ -10,6 +10,7 @@ the Qosh Tepa level switches the key numbers and a chart between pre-rendered ve
 from __future__ import annotations
 
 import base64
+import calendar
 import html
 import io
 import json
@@ -88,6 +89,48 @@ def key_numbers(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> pd.DataFrame:
     table.attrs["cost_shares"] = ("Where the spread of Qosh Tepa's cost comes from (shares of its variance across simulations): "
                                   + "; ".join(parts) + ".") if parts else ""
     return table
+
+
+def plain_summary(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> str:
+    """Two or three sentences a minister reads first, written from the run's own numbers: Qosh Tepa's cost to
+    Uzbekistan and Turkmenistan (with its band), in dry years, as a share of their demand; when and where it falls;
+    how much of the river at its head the canal takes."""
+    level = float(ds.attrs.get("qosh_tepa_withdrawal_km3", 0.0))
+    rule = ds.attrs.get("rule", "?")
+    if level <= 0 or "without" not in others or others["without"] is ds:
+        s = metrics.state_summary(ds).reindex(list(STATES))
+        return (f"Without Qosh Tepa, under the rule {rule}, Uzbekistan and Turkmenistan go short of "
+                f"{s.shortfall_km3.sum():.1f} km³ a year together ({100 * s.shortfall_km3.sum() / s.demand_km3.sum():.0f} % of "
+                f"their irrigation demand) in {analysis.years_label(ds)}.")
+    without = others["without"]
+    dry_pair, dry_period = ((others["dry"], others["dry_without"]), "all") if "dry" in others else ((ds, without), "dry years")
+    groups = metrics.member_groups(ds)
+    cost = metrics.band(metrics.member_shortfall(ds, STATES) - metrics.member_shortfall(without, STATES), groups)
+    dry = metrics.band(metrics.member_shortfall(dry_pair[0], STATES, dry_period) - metrics.member_shortfall(dry_pair[1], STATES, dry_period),
+                       metrics.member_groups(dry_pair[0]))
+    demand = float(metrics.state_summary(ds).reindex(list(STATES)).demand_km3.sum())
+    band = f" (5-95 %: {cost['p05']:.1f}-{cost['p95']:.1f})" if cost["p95"] - cost["p05"] >= 0.05 else ""
+    first = (f"With Qosh Tepa taking {level:g} km³ a year under the rule {rule}, Uzbekistan and Turkmenistan together get "
+             f"{cost['mean']:.1f} km³ a year less water than without it{band}, {100 * cost['mean'] / demand:.0f} % of their "
+             f"irrigation demand; in dry years {dry['mean']:.1f} km³.")
+    off = metrics.of_kind(ds, "offtake")
+    mine = np.isin(off.state.values, list(STATES))
+    extra = (off.shortfall.isel(node=np.flatnonzero(mine)).mean("member") - metrics.of_kind(without, "offtake").shortfall.isel(node=np.flatnonzero(mine)).mean("member"))
+    by_month = extra.sum("node").groupby(ds.time.dt.month).sum().to_series()
+    months = [calendar.month_name[int(m)] for m in by_month.sort_values(ascending=False).index[:2] if by_month[m] > 0]
+    by_place = extra.sum("time").to_series().sort_values(ascending=False)
+    places = [f"{n.replace('_', ' ').title()} ({off.state.sel(node=n).item()})" for n in by_place.index[:2] if by_place[n] > 0]
+    second = ""
+    if months and by_month.sum() > 0:
+        share = 100 * by_month.loc[by_month.sort_values(ascending=False).index[:len(months)]].sum() / by_month[by_month > 0].sum()
+        second = f"{share:.0f} % of the loss falls in {' and '.join(months)}" + (f", most of it at {' and '.join(places)}." if places else ".")
+    head = ""
+    node = "qosh_tepa"
+    if node in ds.node.values and "inflow" in ds:
+        table = metrics.head_share(ds, node)
+        head = (f"The canal takes {100 * table.withdrawal_km3.sum() / table.river_at_head_km3.sum():.0f} % of the river at its head "
+                f"over the year, {table.share_pct.max():.0f} % in {calendar.month_name[int(table.share_pct.idxmax())]}.")
+    return " ".join(x for x in (first, second, head) if x)
 
 
 def band_note(ds: xr.Dataset) -> str:
@@ -228,6 +271,7 @@ STYLE = """
 body { font-family: Georgia, 'DejaVu Serif', serif; max-width: 62rem; margin: 2rem auto; padding: 0 1rem; color: #222; line-height: 1.45; }
 h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
 .question { font-size: 1.1rem; background: #f4f1ea; padding: .8rem 1rem; border-left: 4px solid #2c7fb8; }
+.summary { font-size: 1.15rem; line-height: 1.5; }
 table.t { border-collapse: collapse; font-size: .85rem; margin: .6rem 0; } table.t th, table.t td { padding: .2rem .5rem; border-bottom: 1px solid #ddd; text-align: right; }
 table.t th:first-child, table.t td:first-child { text-align: left; }
 figure { margin: 1.2rem 0; } figure img { max-width: 100%; border: 1px solid #eee; } figcaption { font-size: .85rem; color: #555; }
@@ -283,7 +327,7 @@ def _sensitivity_section(folder: Path) -> str:
 def build_report(folder: str | Path, hindcast: str | Path | None = None) -> str:
     """The report of `folder` as one HTML string; `hindcast` adds the skill of a hindcast folder."""
     folder = Path(folder)
-    parts, numbers, body, provenance = [], "", "", ""
+    parts, numbers, body, provenance, summary = [], "", "", "", ""
     title = "Amu Darya allocation model report"
     run_path = folder / "results.nc"
     if run_path.exists():
@@ -292,13 +336,14 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None) -> str:
         check_outputs(folder, ("results.nc",))
         ds = open_results(run_path, lazy=None)
         others = counterparts(run_path, ds, lazy=None)
-        title = ds.attrs.get("title", title)
+        title = ds.attrs.get("title", title) + (f" ({analysis.overrides_text(ds)})" if analysis.overrides_text(ds) else "")
         members = ds.sizes["member"]
         question = (f"If Afghanistan's Qosh Tepa canal withdraws <b>{ds.attrs.get('qosh_tepa_withdrawal_km3', '?'):g} km³/yr</b>, "
                     f"under the allocation rule <b>{html.escape(ds.attrs.get('rule', '?'))}</b>, in "
-                    f"<b>{html.escape(_years_in_words(ds))}</b> ({members} member{'s' if members != 1 else ''} x "
+                    f"<b>{html.escape(analysis.years_label(ds))}</b> ({members} simulation{'s' if members != 1 else ''} x "
                     f"{ds.sizes['time'] // 12} years), how much water do Uzbekistan and Turkmenistan lose, where and when?")
         numbers, body = _run_section(ds, others)
+        summary = f'<h2>In short</h2><p class="summary">{html.escape(plain_summary(ds, others))}</p>'
         body += "<h2>Assumptions and sources</h2><p>Every number of the basin, with its source and confidence (H official or two sources; M one source; L derived or disputed; U unsourced).</p>"
         body += _table(_assumptions(ds), index=False)
         prov = {k: v for k, v in ds.attrs.items() if k not in ("run_file_text", "run_config_json", "network_json", "assumptions_json", "leverage_toml", "references")}
@@ -336,19 +381,11 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None) -> str:
         body += _table(pivot, 1)
     parts.append(f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>{STYLE}</head><body>")
     parts.append(f"<h1>{html.escape(title)}</h1><p class='question'>{question}</p>")
+    parts.append(summary)
     if numbers:
         parts.append("<h2>Key numbers: Uzbekistan and Turkmenistan shortfall</h2>" + numbers)
     parts.append(body + provenance + SCRIPT + "</body></html>")
     return "".join(parts)
-
-
-def _years_in_words(ds: xr.Dataset) -> str:
-    kind = ds.attrs.get("hydrology", "climatology")
-    scale = float(ds.attrs.get("hydrology_scale", 1.0))
-    words = {"climatology": "the mean hydrological year", "stochastic": "stochastic years (dry, normal and wet)",
-             "year_type": "a deterministic year type", "historical": f"recorded years ({ds.attrs.get('replay', '')})",
-             "series": "a user series"}.get(kind, kind)
-    return words + (f", natural inflow x {scale:g}" if scale != 1 else "")
 
 
 def write_report(folder: str | Path, out: str | Path | None = None, hindcast: str | Path | None = None) -> Path:

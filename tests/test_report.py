@@ -63,3 +63,26 @@ def test_report_works_in_headless_chromium(report, tmp_path):
                     f"--screenshot={shot}", url], capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 20_000
     shutil.copy(shot, tmp_path / "report_screenshot.png")
+
+
+def test_the_report_opens_with_a_summary_written_from_its_numbers(tmp_path):
+    """The plain-language summary restates the key numbers (Qosh Tepa's cost, its share of demand, the worst months)
+    and a run made dry is never called the mean year (issue 14)."""
+    import re
+
+    from hydro.cli import main
+    from hydro.report import key_numbers, plain_summary
+    from hydro.results import counterparts, open_results
+
+    out = tmp_path / "dry"
+    assert main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=3", "--set", "hydrology.scale=0.84", "--out", str(out)]) == 0
+    assert main(["report", str(out)]) == 0
+    ds = open_results(out / "results.nc")
+    others = counterparts(out / "results.nc", ds)
+    cost = key_numbers(ds, others).loc["UZB + TKM: Qosh Tepa's cost", "all years, with Qosh Tepa (km3/yr)"]
+    text = plain_summary(ds, others)
+    assert f"together get {float(cost):.1f} km³ a year less water" in text and "in April" in text
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.index('class="summary"') < page.index("Key numbers")
+    assert re.search(r"<h1>Mean year \(time.years=3, hydrology.scale=0.84\)</h1>", page)
+    assert "mean year x 0.84" in page and "mean year, with" not in page
