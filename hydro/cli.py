@@ -7,6 +7,7 @@ Errors of our own (bad basin, bad run file, mass balance) are printed on stderr 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -16,11 +17,66 @@ import hydro
 from hydro.errors import HydroError
 
 
+EXIT_OK, EXIT_INPUT, EXIT_INTERNAL, EXIT_USAGE = 0, 2, 3, 64  # and 130 / 143 when interrupted or terminated
+EXIT_CODES = """exit codes:
+  0    done
+  2    input error: a run, basin or results file, an output folder, memory or disk (one line per problem)
+  3    internal error: a bug (rerun with --debug for the traceback)
+  64   usage error: the command line itself (unknown option, missing argument)
+  130  interrupted (Ctrl-C); 143 terminated"""
+
+log = logging.getLogger("hydro")  # what a command prints (stdout): -q hides it, -v adds timings
+progress_log = logging.getLogger("hydro.progress")  # progress lines (stderr)
+
+
+def say(*parts) -> None:
+    """Print a line of a command's output through logging (so that -q and -v apply)."""
+    log.info(" ".join(str(p) for p in parts))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on their own exit code (EXIT_USAGE) instead of 2, which input errors have."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: usage error: {message}\n")
+
+
+EXAMPLES = {
+    "run": ["hydro run runs/baseline.toml", "hydro run runs/mean_year.toml --set qosh_tepa.withdrawal_km3=10",
+            "hydro run runs/ensemble.toml --detail summary --out out/ens"],
+    "compare": ["hydro compare runs/rules_compare.toml", "hydro compare runs/rules_compare.toml --rules upstream_first,icwc_quota --qosh-tepa 0,6,12"],
+    "sweep": ["hydro sweep runs/qosh_tepa_sweep.toml", "hydro sweep runs/mean_year.toml --vary qosh_tepa.withdrawal_km3=0:12:2 --vary rule=upstream_first,icwc_quota"],
+    "report": ["hydro report out/baseline", "hydro report out/qosh_tepa_sweep --sel rule=icwc_quota", "hydro report out/baseline --hindcast out/hindcast"],
+    "chart": ["hydro chart out/baseline/results.nc --kind heatmap --out heatmap.svg", "hydro chart out/qosh_tepa_sweep --kind withdrawal --sel rule=icwc_quota"],
+    "leverage": ["hydro leverage out/qosh_tepa_sweep --withdrawal 6", "hydro leverage out/baseline"],
+    "check": ["hydro check out/baseline/results.nc"],
+    "rerun": ["hydro rerun out/baseline/results.nc"],
+    "validate": ["hydro validate basins/amu_darya", "hydro validate runs/baseline.toml"],
+    "hindcast": ["hydro hindcast", "hydro hindcast --validate 2023,2024 --observed-demand"],
+    "sensitivity": ["hydro sensitivity runs/mean_year.toml"],
+    "uncertainty": ["hydro uncertainty runs/mean_year.toml --samples 200"],
+    "calibrate": ["hydro calibrate --cost-run runs/mean_year.toml", "hydro calibrate --install"],
+}
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hydro", description="Amu Darya water-allocation model (Qosh Tepa scenarios).")
+    common = argparse.ArgumentParser(add_help=False)  # accepted before and after the subcommand
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="also print timings and details")
+    p = _Parser(prog="hydro", description="Amu Darya water-allocation model (Qosh Tepa scenarios).", parents=[common],
+                epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"amu-hydro {hydro.__version__}")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add = sub.add_parser
+
+    def add_parser(name, **kwargs):
+        examples = "\n".join(f"  {line}" for line in EXAMPLES.get(name, []))
+        return _add(name, parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+                    epilog=(f"examples:\n{examples}\n\n" if examples else "") + EXIT_CODES, **kwargs)
+
+    sub.add_parser = add_parser
 
     run = sub.add_parser("run", help="simulate a run file; write results.nc, summary.csv, offtakes.csv and shortfall.png")
     run.add_argument("run_file", type=Path)
@@ -124,10 +180,43 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _configure_logging(args) -> None:
+    """Command output to stdout and progress to stderr, message only; -q: errors only, -v: debug lines too."""
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    for logger, stream in ((log, sys.stdout), (progress_log, sys.stderr)):
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.handlers = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    try:
+        import argcomplete  # shell completion: eval "$(register-python-argcomplete hydro)"
+
+        argcomplete.autocomplete(parser)
+    except ImportError:  # pragma: no cover - a dependency, but completion is not worth failing for
+        pass
+    args = parser.parse_args(argv)
+    for flag in ("debug", "quiet", "verbose"):
+        setattr(args, flag, bool(getattr(args, flag, False)))
+    if args.quiet and args.verbose:
+        parser.error("-q and -v together: choose one")
     args.argv = argv
+    _configure_logging(args)
+    from hydro.progress import QUIET
+
+    QUIET["on"] = args.quiet
+    started = time.perf_counter()
+    code = _main(args)
+    log.debug(f"hydro {args.command}: exit {code} after {time.perf_counter() - started:.2f} s (amu-hydro {hydro.__version__}, python {sys.version.split()[0]})")
+    return code
+
+
+def _main(args) -> int:
     handler = {"run": _run, "compare": _compare, "sweep": _sweep, "report": _report, "leverage": _leverage,
                "check": _check, "rerun": _rerun, "chart": _chart, "validate": _validate, "hindcast": _hindcast,
                "sensitivity": _sensitivity, "uncertainty": _uncertainty, "calibrate": _calibrate}[args.command]
@@ -142,10 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         from hydro.errors import ProblemsError
 
         lines = [str(p) for p in err.problems] if isinstance(err, ProblemsError) else [str(err)]
-        return _fail(args, lines, 2)  # one line per problem: file, key path, found, expected
+        return _fail(args, lines, EXIT_INPUT)  # one line per problem: file, key path, found, expected
     except MemoryError:
         return _fail(args, "out of memory: the run does not fit in this machine's memory (fewer members or years, "
-                           "or a sweep over hydrology.seed); nothing was written", 2)
+                           "or a sweep over hydrology.seed); nothing was written", EXIT_INPUT)
     except OSError as err:
         import errno
 
@@ -153,13 +242,13 @@ def main(argv: list[str] | None = None) -> int:
         cause = err.strerror or str(err) or type(err).__name__
         if err.errno in (errno.ENOSPC, errno.EIO):
             cause += "; nothing was written (free some space and rerun)" if err.errno == errno.ENOSPC else "; nothing was written"
-        return _fail(args, f"{where}{cause}", 2)
+        return _fail(args, f"{where}{cause}", EXIT_INPUT)
     except RecursionError:
-        return _fail(args, "an input is nested too deeply to read (a TOML or JSON file with thousands of levels)", 2)
+        return _fail(args, "an input is nested too deeply to read (a TOML or JSON file with thousands of levels)", EXIT_INPUT)
     except Exception as err:  # noqa: BLE001 - the last boundary: a bug gets one line, not a traceback
         text = str(err).strip().splitlines()
         return _fail(args, f"internal error {type(err).__name__}: {text[0] if text else ''} "
-                           "(rerun with --debug for the traceback and report it)", 3)
+                           "(rerun with --debug for the traceback and report it)", EXIT_INTERNAL)
     finally:
         import signal
 
@@ -214,9 +303,24 @@ def command_line(args) -> str:
 
 
 def _out_folder(args, scenario, default: str | None = None) -> Path:
-    """The output folder of a command on a run file: --out, else out/<default, or the run file's name>; checked
-    (:func:`check_out`)."""
-    return check_out(args.out if args.out is not None else Path("out") / (default or scenario.name), inputs=[scenario.basin_path])
+    """The output folder of a command on a run file: --out, else out/<default, or the run file's name>, followed by
+    its --set overrides (so that runs with different overrides never share a folder); checked (:func:`check_out`)."""
+    if args.out is not None:
+        return check_out(args.out, inputs=[scenario.basin_path])
+    return check_out(Path("out") / ((default or scenario.name) + override_suffix(getattr(scenario, "overrides", []))), inputs=[scenario.basin_path])
+
+
+def override_suffix(overrides) -> str:
+    """'+key=value' per --set override (the key's last part; characters a folder name should not hold become '_'),
+    e.g. [("hydrology.scale", 0.84)] -> '+scale=0.84'; shortened with a hash past 100 characters."""
+    import hashlib
+    import re
+
+    text = "".join(f"+{str(k).split('.')[-1]}={v}" for k, v in overrides)
+    text = re.sub(r"[^A-Za-z0-9._=+-]", "_", text)
+    if len(text) > 100:
+        text = text[:80] + "+" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    return text
 
 
 def check_out(out, inputs=(), outputs: tuple[str, ...] = ()) -> Path:
@@ -274,43 +378,43 @@ def _run(args) -> int:
             head.round(4).to_csv(tmp("qosh_tepa.csv"))
         ds.close()
     elapsed = time.perf_counter() - started
-    print(title)
+    say(title)
     if "rule_note" in ds.attrs:
-        print(f"NOTE: {ds.attrs['rule_note']}")
+        say(f"NOTE: {ds.attrs['rule_note']}")
     members = (f"{ds.sizes['member']} simulations ({scenario.parameter_sets} parameter sets x {scenario.members} hydrological member"
                f"{'s' if scenario.members > 1 else ''})" if scenario.parameter_sets else f"{ds.sizes['member']} member(s)")
     warm = f" after a {scenario.warmup_months // 12}-year warm-up from {scenario.axis.start} (simulated, left out)" if scenario.warmup_months else ""
-    print(f"{ds.sizes['time']} months from {str(ds.time.values[0])[:7]}{warm}, {members}; "
+    say(f"{ds.sizes['time']} months from {str(ds.time.values[0])[:7]}{warm}, {members}; "
           f"mass balance max residual {ds.attrs['mass_balance_max_rel']:.1e} of throughput")
-    print()
-    print("Annual mean per state (km3/yr):")
-    print(_with_band(summary).to_string())
+    say()
+    say("Annual mean per state (km3/yr):")
+    say(_with_band(summary).to_string())
     from hydro.report import band_note
 
-    print(band_note(ds))
-    print()
+    say(band_note(ds))
+    say()
     if len(types) > 1 or ds.sizes["member"] > 1:
-        print("Shortfall by year type, % of demand (member-years counted):")
-        print(pd.DataFrame(by_type).round(1).to_string())
-        print()
-    print("Where, per offtake (km3/yr):")
-    print(offtakes.drop(columns="province").round(2).to_string())
-    print()
-    print(terminals.round(2).to_string())
-    print()
+        say("Shortfall by year type, % of demand (member-years counted):")
+        say(pd.DataFrame(by_type).round(1).to_string())
+        say()
+    say("Where, per offtake (km3/yr):")
+    say(offtakes.drop(columns="province").round(2).to_string())
+    say()
+    say(terminals.round(2).to_string())
+    say()
     written = ["results.nc", "summary.csv", "offtakes.csv", "shortfall.png"]
     if head is not None:
         written.append("qosh_tepa.csv")
         share = 100.0 * head.withdrawal_km3.sum() / head.river_at_head_km3.sum()
         import calendar
 
-        print(f"Qosh Tepa takes {share:.1f} % of the river at its head over the year, {head.share_pct.max():.1f} % in its "
+        say(f"Qosh Tepa takes {share:.1f} % of the river at its head over the year, {head.share_pct.max():.1f} % in its "
               f"highest month ({calendar.month_name[int(head.share_pct.idxmax())]}); monthly table in qosh_tepa.csv")
         for where, (with_qt, without) in low.items():
-            print(f"Low flow {where} (monthly mean discharge exceeded in 95 % of member-months): {with_qt:,.0f} m3/s with Qosh Tepa, "
+            say(f"Low flow {where} (monthly mean discharge exceeded in 95 % of member-months): {with_qt:,.0f} m3/s with Qosh Tepa, "
                   f"{without:,.0f} without ({100.0 * (with_qt - without) / without:+.1f} %)")
-        print()
-    print(f"wrote {', '.join(str(out / f) for f in written)} in {elapsed:.1f} s")
+        say()
+    say(f"wrote {', '.join(str(out / f) for f in written)} in {elapsed:.1f} s")
     return 0
 
 
@@ -347,6 +451,8 @@ def _qosh_tepa_head(scenario, ds, results):
 
 
 def _compare(args) -> int:
+    import pandas as pd
+
     from hydro import charts
     from hydro.allocation import RULES
     from hydro.compare import compare
@@ -380,18 +486,21 @@ def _compare(args) -> int:
         table.round(4).to_csv(tmp("compare.csv"), index=False)
         charts.save(charts.comparison_figure(table, title), tmp("compare.png"))
     elapsed = time.perf_counter() - started
-    print(title)
+    say(title)
     for period in dict.fromkeys(table.period):
         sel = table[table.period == period]
-        pivot = sel.pivot_table(index=["rule", "qosh_tepa_km3"], columns="state", values="shortfall_pct", sort=False)
-        print(f"\nShortfall, % of demand ({period}):")
-        print(pivot.round(1).to_string())
+        pivot = sel.pivot_table(index=["rule", "qosh_tepa_km3"], columns="state", values=["shortfall_km3", "shortfall_pct"], sort=False)
+        states = list(dict.fromkeys(sel.state))
+        shown = pd.DataFrame({f"{st} {unit}": pivot[(col, st)].round(digits) for st in states
+                              for col, unit, digits in (("shortfall_km3", "km3/yr", 2), ("shortfall_pct", "%", 1))})
+        say(f"\nShortfall ({period}; km3/yr and % of demand):")
+        say(shown.to_string())
     if "protocol_566" in rules:
-        print("\nNOTE: protocol_566 uses UNSOURCED limits (UZB 29.6, TKM 22.0, TJK 9.5 km3; no primary text found).")
+        say("\nNOTE: protocol_566 uses UNSOURCED limits (UZB 29.6, TKM 22.0, TJK 9.5 km3; no primary text found).")
     if not (table.period == "dry years").any():
-        print("\n(no dry water year in this run: no water year's natural flow at Kerki is exceeded in >= "
+        say("\n(no dry water year in this run: no water year's natural flow at Kerki is exceeded in >= "
               f"{scenario.analysis['dry_exceedance']:.0%} of years; try --set hydrology.kind=stochastic --set hydrology.members=100)")
-    print(f"\nwrote {out / 'compare.nc'}, {out / 'compare.csv'}, {out / 'compare.png'} in {elapsed:.1f} s")
+    say(f"\nwrote {out / 'compare.nc'}, {out / 'compare.csv'}, {out / 'compare.png'} in {elapsed:.1f} s")
     return 0
 
 
@@ -417,8 +526,8 @@ def _sweep(args) -> int:
     table = pd.read_csv(out / "sweep.csv")
     keys = [k for k, _ in varies]
     pivot = table[table.state.isin(["UZB", "TKM"])].pivot_table(index=keys, columns="state", values=["shortfall_pct", "dry_shortfall_pct"], sort=False)
-    print(pivot.round(1).to_string())
-    print(f"\nwrote {out / 'sweep.csv'} and {len(table) // max(table.state.nunique(), 1)} chunks in {out / 'chunks'} "
+    say(pivot.round(1).to_string())
+    say(f"\nwrote {out / 'sweep.csv'} and {len(table) // max(table.state.nunique(), 1)} chunks in {out / 'chunks'} "
           f"in {time.perf_counter() - started:.1f} s; open with hydro.open_sweep({str(out)!r})")
     return 0
 
@@ -440,7 +549,7 @@ def _report(args) -> int:
     if args.out is not None and str(args.out).strip() == "":
         raise ScenarioError([Problem("<command line>", "--out", "<empty>", "an HTML file, e.g. --out report.html")])
     out = write_report(folder, args.out, args.hindcast)
-    print(f"wrote {out}")
+    say(f"wrote {out}")
     return 0
 
 
@@ -486,7 +595,7 @@ def _chart(args) -> int:
             draw()
     with atomic_file(out) as tmp:
         charts.save(fig, tmp, fmt)
-    print(f"wrote {out}")
+    say(f"wrote {out}")
     return 0
 
 
@@ -518,12 +627,12 @@ def _hindcast(args) -> int:
         table.round(4).to_csv(tmp("hindcast.csv"), index=False)
         charts.save(figure(table, title), tmp("hindcast.png"))
     with pd.option_context("display.width", 200, "display.max_rows", 200):
-        print(title)
-        print(table.drop(columns=["note", "source"]).round(3).to_string(index=False))
-        print()
-        print("Skill by role (absolute relative error):")
-        print(skill(table).to_string())
-    print(f"wrote {out / 'hindcast.csv'}, {out / 'hindcast.png'}")
+        say(title)
+        say(table.drop(columns=["note", "source"]).round(3).to_string(index=False))
+        say()
+        say("Skill by role (absolute relative error):")
+        say(skill(table).to_string())
+    say(f"wrote {out / 'hindcast.csv'}, {out / 'hindcast.png'}")
     return 0
 
 
@@ -546,13 +655,13 @@ def _sensitivity(args) -> int:
     with atomic_outputs(out, command_line(args)) as tmp:
         table.round(4).to_csv(tmp("sensitivity.csv"), index=False)
         charts.save(figure(base, table, title), tmp("sensitivity.png"))
-    print(title)
-    print(f"Qosh Tepa's cost to UZB + TKM as the basin file has it: {base['mean']:.2f} km3/yr in the run's years, "
+    say(title)
+    say(f"Qosh Tepa's cost to UZB + TKM as the basin file has it: {base['mean']:.2f} km3/yr in the run's years, "
           f"{base['dry']:.2f} in {base['dry_basis']}")
     cols = ["parameter", "confidence", "value", "low", "high", "units", "cost_mean_low_km3", "cost_mean_high_km3", "cost_dry_low_km3", "cost_dry_high_km3"]
     with pd.option_context("display.width", 220, "display.max_colwidth", 60):
-        print(table[cols].round(3).to_string(index=False))
-    print(f"wrote {out / 'sensitivity.csv'}, {out / 'sensitivity.png'} in {time.perf_counter() - started:.1f} s "
+        say(table[cols].round(3).to_string(index=False))
+    say(f"wrote {out / 'sensitivity.csv'}, {out / 'sensitivity.png'} in {time.perf_counter() - started:.1f} s "
           f"({2 * len(table) + 1} evaluations of 4 runs each)")
     return 0
 
@@ -574,13 +683,13 @@ def _uncertainty(args) -> int:
     with atomic_outputs(out, command_line(args)) as tmp:
         table.round(5).to_csv(tmp("uncertainty.csv"), index=False)
         band.round(4).to_csv(tmp("uncertainty_band.csv"))
-    print(f"{scenario.title or scenario.name}: rule {scenario.rule}, Qosh Tepa {scenario.qosh_tepa.withdrawal_km3:g} km3/yr, "
+    say(f"{scenario.title or scenario.name}: rule {scenario.rule}, Qosh Tepa {scenario.qosh_tepa.withdrawal_km3:g} km3/yr, "
           f"{scenario.hydrology_kind} hydrology ({scenario.members} member(s))")
-    print(f"Qosh Tepa's cost to UZB + TKM (km3/yr) over {args.samples} parameter sets (every ranged basin figure uniform "
+    say(f"Qosh Tepa's cost to UZB + TKM (km3/yr) over {args.samples} parameter sets (every ranged basin figure uniform "
           f"over its range, Latin hypercube, seed {args.seed}); 'mean' = the run's years, 'dry' = {band.attrs.get('dry_basis', '')}; "
           f"the variance of the members' mean-year costs split between the parameter sets and the hydrology (members):")
-    print(band.round(2).to_string())
-    print(f"wrote {out / 'uncertainty.csv'}, {out / 'uncertainty_band.csv'} in {time.perf_counter() - started:.1f} s")
+    say(band.round(2).to_string())
+    say(f"wrote {out / 'uncertainty.csv'}, {out / 'uncertainty_band.csv'} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -631,7 +740,7 @@ def _calibrate(args) -> int:
 
     def progress(n):
         if n % 25 == 0 or n == total:
-            print(f"  {n} sets evaluated ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+            progress_log.info(f"  {n} sets evaluated ({time.perf_counter() - started:.0f} s)")
 
     result = calibrate(args.run_file, overrides, args.samples, args.tolerance, args.seed, args.refine, progress)
     sets = result["sets"]
@@ -655,27 +764,27 @@ def _calibrate(args) -> int:
         tmp("calibrated.toml").write_text(parameters_toml(result, provenance), encoding="utf-8")
         result["best_table"].round(4).to_csv(tmp("hindcast_calibrated.csv"), index=False)
         charts.save(hindcast_figure(result["best_table"], f"Hindcast with the calibrated set ({scenario.rule})"), tmp("hindcast_calibrated.png"))
-    print(f"calibrated {len(result['params'])} parameters on {len(sets)} sets in {time.perf_counter() - started:.0f} s")
+    say(f"calibrated {len(result['params'])} parameters on {len(sets)} sets in {time.perf_counter() - started:.0f} s")
     with pd.option_context("display.width", 200):
-        print("\nSkill as written:")
-        print(skill(result["as_written"]).to_string())
-        print("\nSkill with the best set:")
-        print(skill(result["best_table"]).to_string())
+        say("\nSkill as written:")
+        say(skill(result["as_written"]).to_string())
+        say("\nSkill with the best set:")
+        say(skill(result["best_table"]).to_string())
         from hydro.sensitivity import DISPLAY
 
-        print("\nBest set against the basin file:")
+        say("\nBest set against the basin file:")
         unit = {p.label: DISPLAY.get(p.dimension, ("1", 1.0)) for p in result["params"]}
-        print(pd.DataFrame({"as written": {p.label: p.value * unit[p.label][1] for p in result["params"]},
+        say(pd.DataFrame({"as written": {p.label: p.value * unit[p.label][1] for p in result["params"]},
                             "best": {k: v * unit[k][1] for k, v in result["best"].items()},
                             "low": {p.label: p.low * unit[p.label][1] for p in result["params"]},
                             "high": {p.label: p.high * unit[p.label][1] for p in result["params"]},
                             "units": {k: u for k, (u, _) in unit.items()}}).round(4).to_string())
-        print(f"\n{len(behavioural)} behavioural sets (every calibration figure within {args.tolerance:.0%}) of {len(sets)}")
+        say(f"\n{len(behavioural)} behavioural sets (every calibration figure within {args.tolerance:.0%}) of {len(sets)}")
         if "cost_mean_km3" in sets and len(behavioural):
             band = behavioural[["cost_mean_km3", "cost_dry_km3"]].quantile([0.05, 0.5, 0.95]).T
-            print(f"Qosh Tepa's cost to UZB + TKM in {args.cost_run} over the behavioural sets (km3/yr; p5, p50, p95):")
-            print(band.round(2).to_string())
-    print(f"wrote {out / 'calibration_sets.csv'}, {out / 'calibrated.toml'}, {out / 'hindcast_calibrated.csv'}, {out / 'hindcast_calibrated.png'}")
+            say(f"Qosh Tepa's cost to UZB + TKM in {args.cost_run} over the behavioural sets (km3/yr; p5, p50, p95):")
+            say(band.round(2).to_string())
+    say(f"wrote {out / 'calibration_sets.csv'}, {out / 'calibrated.toml'}, {out / 'hindcast_calibrated.csv'}, {out / 'hindcast_calibrated.png'}")
     if args.install:
         from hydro import parameter_sets
 
@@ -688,7 +797,7 @@ def _calibrate(args) -> int:
                               "run_file": os.path.relpath(args.run_file.resolve(), basin.path.resolve()), "installed": f"{len(drawn)} behavioural sets drawn by the Latin hypercube (refined sets left out: "
                                                          "they cluster round the best one), in the order drawn",
                               "tolerance": f"{args.tolerance}", "command": command_line(args)})
-        print(f"installed {len(drawn)} behavioural sets in {os.path.normpath(basin.files['parameter_sets'])}")
+        say(f"installed {len(drawn)} behavioural sets in {os.path.normpath(basin.files['parameter_sets'])}")
     return 0
 
 
@@ -733,14 +842,14 @@ def _leverage(args) -> int:
         table.round(4).to_csv(tmp("leverage.csv"))
         charts.save(charts.leverage_figure(result, f"Afghanistan's leverage over the Central Asian states (rule {rule})"), tmp("leverage.png"))
     cols = ["water", "connectivity", "security", "counter", "score", "rank"]
-    print(f"Leverage at Qosh Tepa {result.withdrawal_km3:g} km3/yr, rule {rule} (dimensions 0-1; score = weighted exposure - counter-leverage):")
-    print(result.table[cols].round(3).to_string())
-    print("\nShare of samples in which each state holds each rank (weights and indicators sampled):")
-    print(result.ranks.round(2).to_string())
+    say(f"Leverage at Qosh Tepa {result.withdrawal_km3:g} km3/yr, rule {rule} (dimensions 0-1; score = weighted exposure - counter-leverage):")
+    say(result.table[cols].round(3).to_string())
+    say("\nShare of samples in which each state holds each rank (weights and indicators sampled):")
+    say(result.ranks.round(2).to_string())
     if result.response is not None:
-        print(f"\nthe ranking first changes at Qosh Tepa {result.ranking_changes_at:g} km3/yr" if result.ranking_changes_at is not None
+        say(f"\nthe ranking first changes at Qosh Tepa {result.ranking_changes_at:g} km3/yr" if result.ranking_changes_at is not None
               else "\nthe ranking does not change over the swept withdrawals")
-    print(f"\nwrote {out / 'leverage.csv'} and {out / 'leverage.png'}")
+    say(f"\nwrote {out / 'leverage.csv'} and {out / 'leverage.png'}")
     return 0
 
 
@@ -751,7 +860,7 @@ def _check(args) -> int:
     balance = report["balance"]
     text = balance if isinstance(balance, str) else (f"mass balance closes: largest residual {balance['max_abs_hm3']:.2e} hm3, "
                                                      f"{balance['max_rel']:.1e} of a node's throughput")
-    print(f"{args.results}: {report['members']} member(s) x {report['months']} months, {report['variables']} variables: "
+    say(f"{args.results}: {report['members']} member(s) x {report['months']} months, {report['variables']} variables: "
           f"no NaN, inf or negative volume; {text}")
     return 0
 
@@ -768,7 +877,7 @@ def _rerun(args) -> int:
     if out is not None:
         with atomic_outputs(out, command_line(args)) as tmp:
             write_results(new, tmp("results.nc"), others)
-    print(f"{args.results}: re-run reproduces every variable exactly ({len(new.data_vars)} variables)"
+    say(f"{args.results}: re-run reproduces every variable exactly ({len(new.data_vars)} variables)"
           + (f"; wrote {out / 'results.nc'}" if out is not None else ""))
     return 0
 
@@ -793,7 +902,7 @@ def _validate(args) -> int:
     network = compile_network(basin)
     kinds = {k: network.kind_name.count(k) for k in ("inflow", "junction", "reservoir", "offtake", "terminal")}
     n_fig = sum(1 for _ in basin.figures())
-    print(f"{what}: valid. {network.n} nodes ({', '.join(f'{v} {k}' for k, v in kinds.items())}), "
+    say(f"{what}: valid. {network.n} nodes ({', '.join(f'{v} {k}' for k, v in kinds.items())}), "
           f"{len(basin.reaches)} reaches, {n_fig} sourced figures, {len(basin.sources)} sources; sha256 {basin.sha256[:12]}")
     return 0
 

@@ -53,6 +53,9 @@ def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None
     levels = list(qosh_tepa_km3) if qosh_tepa_km3 else [base.qosh_tepa.withdrawal_km3]
     by_rule = []
     rows = []
+    from hydro.progress import bar
+
+    progress = bar(len(rules) * len(levels), "compare", "run")
     for rule in rules:
         by_level = []
         for level in levels:
@@ -63,7 +66,9 @@ def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None
                 for state, row in table.iterrows():
                     rows.append({"rule": rule, "qosh_tepa_km3": float(level), "period": period, "state": state, **row.to_dict()})
             by_level.append(ds)
+            progress.update(1)
         by_rule.append(xr.concat(by_level, dim=pd.Index([float(x) for x in levels], name="qosh_tepa_km3"), combine_attrs="drop_conflicts"))
+    progress.close()
     combined = xr.concat(by_rule, dim=pd.Index(rules, name="rule"), combine_attrs="drop_conflicts")
     combined.attrs["rules"] = ",".join(rules)
     # its own identity: the run document before the rule and level were set (each point's is that plus them)

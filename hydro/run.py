@@ -269,7 +269,7 @@ def _available_memory() -> float | None:
     return free
 
 
-def run_with_counterparts(scenario: Scenario, detail: str = "full") -> tuple[xr.Dataset, dict[str, xr.Dataset]]:
+def run_with_counterparts(scenario: Scenario, detail: str = "full", tick=None) -> tuple[xr.Dataset, dict[str, xr.Dataset]]:
     """Simulate `scenario` (keeping what `detail` keeps) and the counterpart runs its report needs
     (:func:`needed_counterparts`)."""
     sets = of_run(scenario)
@@ -280,6 +280,8 @@ def run_with_counterparts(scenario: Scenario, detail: str = "full") -> tuple[xr.
             ds, others = _run_with_counterparts(sub, detail, has_dry)
             has_dry = bool((ds.year_type == "dry").any()) if has_dry is None else has_dry
             parts.append((label_set(ds, scenario, number, k), {n: label_set(o, replace_members(scenario, o), number, k) for n, o in others.items()}))
+            if tick:
+                tick()
         ds = _crossed_attrs(stack_members([p[0] for p in parts]), [p[0] for p in parts])
         ds.attrs["parameter_set_networks_json"] = set_layouts_json(ds.attrs["network_json"], {int(p[0].parameter_set.values[0]): p[0].attrs["network_json"] for p in parts})
         others = {n: stack_members([p[1][n] for p in parts]) for n in parts[0][1]}
@@ -301,7 +303,7 @@ def _run_with_counterparts(scenario: Scenario, detail: str, has_dry: bool | None
     return ds, others
 
 
-def run_to_file(scenario: Scenario, path, detail: str = "full") -> None:
+def run_to_file(scenario: Scenario, path, detail: str = "full", tick=None) -> None:
     """Simulate `scenario` block of members by block and append each block to the netCDF file `path` (CF layout,
     member the unlimited dimension), with its counterpart runs block by block too, so that a run larger than
     memory (10,000 members x 100 years) streams to disk. Members are independent, and a rule's random forecast
@@ -352,8 +354,12 @@ def run_to_file(scenario: Scenario, path, detail: str = "full") -> None:
                             parts = [label_set(o, replace_members(scenario, o), n, i) for i, ((n, _), o) in enumerate(zip(runs, parts))]
                         write_counterpart(stack_members(parts), path, name, own_members=True)
                 worst = dict(arrays["balance"])
+                if tick:
+                    tick()
                 continue
             worst = {key: max(worst[key], arrays["balance"][key]) for key in worst}
+            if tick:
+                tick()
             a, b = int(ds.member.values[0]), int(ds.member.values[-1]) + 1
             with netcdf_writing(path), netCDF4.Dataset(path, "a") as nc:
                 for group, block in [(nc, to_cf(with_relative_paths(ds, path)))] + [(nc[COUNTERPART_GROUP][n], to_cf(o)) for n, o in blocks.items()]:
@@ -373,13 +379,21 @@ def write_run(scenario: Scenario, path, detail: str = "full") -> bool:
     """Simulate `scenario` with its counterpart runs into the results file `path` (CF netCDF), keeping every
     variable at every node ("full") or a summary (float32); a run larger than memory streams block by block.
     Returns True when it was streamed (read it back lazily)."""
+    from hydro.progress import bar
+
     nodes = len(load_basin(scenario.basin_path).nodes)
     check_memory(scenario, nodes)
+    sets = max(1, scenario.parameter_sets)
     if scenario.simulations > block_members(scenario, nodes):
-        run_to_file(scenario, path, detail)
+        blocks = -(-scenario.members // block_members(scenario, nodes))
+        progress = bar(sets * blocks, "run", "block")
+        run_to_file(scenario, path, detail, tick=lambda: progress.update(1))
+        progress.close()
         return True
     from hydro.results import write_results
 
-    ds, others = run_with_counterparts(scenario, detail)
+    progress = bar(sets, "run", "parameter set")
+    ds, others = run_with_counterparts(scenario, detail, tick=lambda: progress.update(1))
+    progress.close()
     write_results(ds, path, others, float32=detail != "full")
     return False

@@ -21,8 +21,6 @@ import itertools
 import json
 import math
 import os
-import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -321,28 +319,6 @@ def _compute(run_file: str, overrides: list, point: dict, detail: str, sweep_id:
     return ds
 
 
-class Progress:
-    """A one-line progress bar on stderr: chunks done, elapsed and estimated time left."""
-
-    def __init__(self, total: int, done: int, stream=None):
-        self.total, self.done, self.started = total, done, time.perf_counter()
-        self.first = done
-        self.stream = stream or sys.stderr
-
-    def step(self) -> None:
-        self.done += 1
-        elapsed = time.perf_counter() - self.started
-        new = self.done - self.first
-        left = elapsed / new * (self.total - self.done) if new else float("nan")
-        width = 30
-        filled = int(width * self.done / max(self.total, 1))
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} chunks, "
-                          f"{elapsed:5.0f} s elapsed, {left:5.0f} s left ")
-        if self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
 def _check_workers(scheduler, workers) -> None:
     """A local cluster has 0 (no dask) to os.cpu_count() workers: more processes than cores only share them."""
     cores = os.cpu_count() or 1
@@ -419,13 +395,15 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
             tmp.write_text(text, encoding="utf-8")
 
     todo = [i for i, p in enumerate(paths) if not p.exists()]
-    bar = Progress(len(grid), len(grid) - len(todo)) if progress else None
+    from hydro.progress import bar as progress_bar
+
+    bar = progress_bar(len(grid), "sweep", "chunk", done=len(grid) - len(todo)) if progress else None
     args = {i: (str(run_file), overrides, grid[i], detail, manifest["sweep_sha256"], manifest["series_sha256"]) for i in todo}
     if todo and workers == 0:
         for i, a in args.items():
             _write_atomic(compute_point(*a), paths[i], float32=detail != "full")
             if bar:
-                bar.step()
+                bar.update(1)
     elif todo:
         from dask.distributed import Client, LocalCluster, as_completed
 
@@ -448,11 +426,13 @@ def run_sweep(run_file: str | Path, varies: list[tuple[str, list]], out: str | P
                     _write_atomic(result, paths[futures[future]], float32=detail != "full")
                 future.release()
                 if bar:
-                    bar.step()
+                    bar.update(1)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
+    if bar:
+        bar.close()
     summarise(out)
     return out
 

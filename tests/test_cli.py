@@ -391,3 +391,49 @@ def test_run_detail_summary_keeps_the_summary_and_the_same_answer(tmp_path, caps
     a = pd.read_csv(tmp_path / "full" / "summary.csv", index_col=0)
     b = pd.read_csv(tmp_path / "summary" / "summary.csv", index_col=0)
     pd.testing.assert_frame_equal(a, b, rtol=1e-5)
+
+
+# --- the command line's conventions (issue 14) ---------------------------------------------------------------------
+
+def test_usage_errors_input_errors_and_bugs_have_distinct_exit_codes(tmp_path, capsys, monkeypatch):
+    from hydro import cli
+
+    with pytest.raises(SystemExit) as usage:
+        main(["run", "--no-such-option", str(RUNS / "mean_year.toml")])
+    assert usage.value.code == cli.EXIT_USAGE == 64
+    assert "usage error" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "o")]) == cli.EXIT_INPUT == 2
+
+    def bug(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setitem(cli.__dict__, "_check", bug)
+    assert main(["check", str(tmp_path / "x.nc")]) == cli.EXIT_INTERNAL == 3
+
+
+def test_debug_quiet_and_verbose_go_before_or_after_the_subcommand(tmp_path, capsys):
+    out = tmp_path / "q"
+    assert main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=2", "--out", str(out), "-q"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["-v", "check", str(out / "results.nc")]) == 0
+    assert re.search(r"hydro check: exit 0 after [\d.]+ s", capsys.readouterr().out)
+    assert main(["check", str(out / "results.nc"), "--debug"]) == 0
+    with pytest.raises(SystemExit):
+        main(["check", str(out / "results.nc"), "-q", "-v"])
+
+
+def test_default_output_folders_carry_the_overrides(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=2", "-q"]) == 0
+    assert main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=2", "--set", "hydrology.scale=0.84", "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["mean_year+years=2", "mean_year+years=2+scale=0.84"]
+
+
+def test_every_subcommand_has_examples_and_the_exit_codes_in_its_help(capsys):
+    from hydro.cli import EXAMPLES, _parser
+
+    commands = _parser()._subparsers._group_actions[0].choices
+    assert set(commands) == set(EXAMPLES)
+    for name, sub in commands.items():
+        text = sub.format_help()
+        assert "examples:" in text and "64   usage error" in text, name

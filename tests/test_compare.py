@@ -53,7 +53,7 @@ def test_cli_compare_writes_its_three_files(tmp_path, capsys):
     with xr.open_dataset(out / "compare.nc") as ds:
         assert ds.sizes["rule"] == 2 and ds.sizes["qosh_tepa_km3"] == 2
     text = capsys.readouterr().out
-    assert "Shortfall, % of demand (all)" in text and "no dry water year in this run" in text
+    assert "Shortfall (all; km3/yr and % of demand):" in text and "UZB km3/yr  UZB %" in text and "no dry water year in this run" in text
 
 
 def test_cli_compare_refuses_an_unknown_rule(tmp_path, capsys):
