@@ -62,7 +62,7 @@ _REACH_FIGURES = {"loss_fraction": ("number", False), "min_flow": ("rate", False
 _FIGURE_KEYS = {"value", "source", "confidence", "range", "note"}
 _FRACTIONS = {"growing_share", "return_fraction", "conveyance_loss", "loss_fraction", "annual_cv", "lag1", "cross_correlation"}
 _STOCHASTIC = {"lag1": ("number", True), "cross_correlation": ("number", True)}
-_TOP_KEYS = ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "historical_years", "recorded_figures", "parameter_sets", "stochastic", "node", "reach"]
+_TOP_KEYS = ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "historical_years", "recorded_figures", "parameter_sets", "map", "stochastic", "node", "reach"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,7 @@ class Basin:
     files: dict[str, Path]
     stochastic: dict[str, Figure] = field(default_factory=dict)  # lag1, cross_correlation of annual flows
     historical: dict[int, dict] = field(default_factory=dict)  # year -> {"kind": "pct" | "km3", "jan_mar", "apr_sep", "oct_dec", "source"}
+    map_folder: Path | None = None  # the map folder (hydro.geography): display only, not part of sha256
 
     def figures(self):
         """Every sourced figure as (key path, Figure), for tables of assumptions."""
@@ -188,6 +189,11 @@ def load_basin(path: str | Path, parameters: dict[str, object] | None = None) ->
         files["parameter_sets"] = folder / doc["parameter_sets"]
         if not files["parameter_sets"].is_file():
             problems.add("parameter_sets", doc["parameter_sets"], f"a CSV file beside basin.toml ({files['parameter_sets']} does not exist)")
+    map_folder = None
+    if "map" in doc:  # read and checked by hydro.geography (display only: not in the basin's identity)
+        map_folder = folder / str(doc["map"])
+        if not (isinstance(doc["map"], str) and doc["map"] and (map_folder / "nodes.csv").is_file()):
+            problems.add("map", doc["map"], f"a folder beside basin.toml holding nodes.csv ({map_folder / 'nodes.csv'} does not exist)")
     stochastic = {}
     raw = doc.get("stochastic", {})
     if not isinstance(raw, dict):
@@ -229,6 +235,7 @@ def load_basin(path: str | Path, parameters: dict[str, object] | None = None) ->
         files=files,
         stochastic=stochastic,
         historical=historical,
+        map_folder=map_folder,
     )
 
 

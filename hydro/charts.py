@@ -696,6 +696,92 @@ def basin_map(ds: xr.Dataset, ax=None, positions: dict[str, tuple[float, float]]
     return ax
 
 
+def geographic_map(ds: xr.Dataset, ax=None, title: str | None = None):
+    """The network on a map (WGS84 lon/lat, equirectangular with the aspect of the basin's mid-latitude): national
+    borders, lake shores and rivers as the results carry them (``map_json``: GSHHG/WDBII lines, LGPL-3.0-or-later),
+    each reach drawn from node to node with its width and colour by its mean flow (km3/yr), offtakes as circles
+    coloured by shortfall in % of demand, reservoirs squares, terminals triangles; Qosh Tepa's head is starred.
+    ValueError for results without a map (the basin has no map folder)."""
+    from hydro.geography import from_attrs
+
+    ds = _single_run(ds, "geographic_map")
+    geo = from_attrs(ds)
+    if geo is None or not geo.get("nodes"):
+        raise ValueError("these results carry no map (the basin folder has no map = \"...\" with nodes.csv)")
+    network = _network_from_attrs(ds)
+    if network is None:
+        raise ValueError("these results carry no network layout")
+    xy = {n: (lon, lat) for n, (lat, lon) in geo["nodes"].items()}
+    ax = _new_axes(ax, (9.0, 7.4))
+    styles = {"borders": dict(color="0.55", lw=0.8, ls="--"), "coast": dict(color="#6baed6", lw=0.8), "rivers": dict(color="#9ecae1", lw=0.7)}
+    for layer, lines in geo.get("layers", {}).items():
+        for line in lines:
+            arr = np.asarray(line, dtype=float)
+            ax.plot(arr[:, 0], arr[:, 1], zorder=1, **styles.get(layer, {}))
+    names = [str(n) for n in ds.node.values]
+    years = ds.sizes["time"] / 12.0
+    flow = ds.flow.mean("member").sum("time") / years / 1000.0 if "flow" in ds else None
+    edges = network_edges(network)
+    top_flow = float(flow.max()) if flow is not None else 1.0
+    fcmap = plt.get_cmap("Blues")
+    for a, b in edges.items():
+        if a in xy and b in xy:
+            q = float(flow.sel(node=a)) if flow is not None and a in names else 0.0
+            ax.plot(*zip(xy[a], xy[b]), color=fcmap(0.35 + 0.65 * q / max(top_flow, 1e-9)), lw=1.0 + 5.0 * q / max(top_flow, 1e-9),
+                    zorder=2, solid_capstyle="round")
+    off = ds.isel(node=_offtakes_of(ds))
+    s_total, d_total = off.shortfall.sum(("member", "time")).values, off.demand.sum(("member", "time")).values
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = dict(zip((str(n) for n in off.node.values), np.where(d_total > 0, 100.0 * s_total / np.where(d_total > 0, d_total, 1), 0.0)))
+    cmap = plt.get_cmap("YlOrRd")
+    norm = matplotlib.colors.Normalize(0.0, max(max(pct.values(), default=0.0), 1.0))
+    kind = dict(zip(names, (str(k) for k in ds.kind.values)))
+    state = dict(zip(names, (str(s) for s in ds.state.values)))
+    active = dict(zip(names, (int(a) for a in ds.active.values))) if "active" in ds.coords else {}
+    qt = [n for n in names if n == "qosh_tepa"]
+    for n, (x, y) in xy.items():
+        k = kind.get(n, "junction")
+        if k == "offtake":
+            ax.scatter([x], [y], s=95, c=[cmap(norm(pct.get(n, 0.0)))], edgecolors="black", linewidths=0.8, zorder=4)
+        elif k == "reservoir":
+            on = active.get(n, 1) == 1
+            ax.scatter([x], [y], s=90, marker="s", c=[RESERVOIR_COLOURS.get(n, "#984ea3")] if on else ["white"],
+                       edgecolors=RESERVOIR_COLOURS.get(n, "#984ea3"), linewidths=1.5, zorder=4)
+        elif k == "terminal":
+            ax.scatter([x], [y], s=110, marker="v", c=["#08519c"], edgecolors="black", linewidths=0.6, zorder=4)
+        elif k == "inflow":
+            ax.scatter([x], [y], s=25, c=["#3182bd"], edgecolors="white", linewidths=0.5, zorder=4)
+        if k in ("offtake", "reservoir", "terminal"):
+            label = n.replace("_", " ") + (f" {pct.get(n, 0.0):.0f} %" if k == "offtake" else "")
+            ax.annotate(label, (x, y), xytext=(6, 4), textcoords="offset points", fontsize=8, zorder=5,
+                        color=_colour(state[n]) if state.get(n) in STATE_COLOURS else "black", fontweight="bold")
+    for n in qt:
+        ax.scatter([xy[n][0]], [xy[n][1]], s=320, marker="*", facecolors="none", edgecolors="black", linewidths=1.2, zorder=5)
+    lons = [p[0] for p in xy.values()]
+    lats = [p[1] for p in xy.values()]
+    ax.set_xlim(min(lons) - 1.0, max(lons) + 1.0)
+    ax.set_ylim(min(lats) - 0.7, max(lats) + 0.7)
+    ax.set_aspect(1.0 / np.cos(np.radians(np.mean(lats))))
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    bar = ax.figure.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.035, pad=0.01, shrink=0.6)
+    bar.set_label("offtake shortfall (% of demand)")
+    handles = [
+        Line2D([], [], marker="o", ls="", ms=9, mfc=cmap(0.5), mec="black", label="offtake (fill: shortfall %)"),
+        Line2D([], [], marker="*", ls="", ms=13, mfc="none", mec="black", label="Qosh Tepa canal head"),
+        Line2D([], [], marker="s", ls="", ms=8, mfc="0.55", mec="0.55", label="reservoir (hollow: off)"),
+        Line2D([], [], marker="v", ls="", ms=8, mfc="#08519c", mec="black", label="terminal"),
+        Line2D([], [], color=fcmap(0.8), lw=4, label=f"reach, width by mean flow (max {top_flow:.0f} km³/yr)"),
+        Line2D([], [], color="#9ecae1", lw=0.8, label="rivers (GSHHG/WDBII)"),
+        Line2D([], [], color="0.55", lw=0.8, ls="--", label="national borders (GSHHG/WDBII)"),
+    ]
+    ax.legend(handles=handles, fontsize=8, loc="lower left", framealpha=0.85)
+    ax.text(1.0, -0.08, f"nodes: the basin's map/nodes.csv (sourced, H/M/L); {geo.get('licence', '')}; Aral shore of 1960",
+            transform=ax.transAxes, ha="right", va="top", fontsize=8, color="0.4")
+    _set_title(ax, "The network on the map, offtakes coloured by shortfall", ds, title)
+    return ax
+
+
 # --- reservoirs and the delta ------------------------------------------------------------------------------------
 
 def _median_envelope(ax, x, data: np.ndarray, colour: str, label: str, low: float = 5, high: float = 95, step: bool = False):

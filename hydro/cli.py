@@ -532,7 +532,7 @@ def _sweep(args) -> int:
     return 0
 
 
-CHART_KINDS = ("shortfall", "heatmap", "exceedance", "map", "storage", "delta", "withdrawal")
+CHART_KINDS = ("shortfall", "heatmap", "exceedance", "map", "schematic", "storage", "delta", "withdrawal")
 
 
 def _report(args) -> int:
@@ -584,11 +584,13 @@ def _chart(args) -> int:
             fig = charts.shortfall_figure(ds, ds.attrs.get("title", ""))
         else:
             network = saved_network(ds)
-            fig, ax = charts.plt.subplots(figsize=(8.3, 6.0 if args.kind == "map" else 4.5), constrained_layout=True)
+            size = {"map": (9.0, 7.4), "schematic": (8.3, 6.0)}.get(args.kind, (8.3, 4.5))
+            fig, ax = charts.plt.subplots(figsize=size, constrained_layout=True)
             draw = {
                 "heatmap": lambda: charts.shortfall_heatmap(ds, ax=ax),
                 "exceedance": lambda: charts.shortfall_exceedance(ds, ax=ax),
-                "map": lambda: charts.basin_map(ds, ax=ax, downstream=charts.network_edges(network), returns=charts.return_edges(network)),
+                "map": lambda: charts.geographic_map(ds, ax=ax),
+                "schematic": lambda: charts.basin_map(ds, ax=ax, downstream=charts.network_edges(network), returns=charts.return_edges(network)),
                 "storage": lambda: charts.reservoir_storage(ds, ax=ax, bounds=charts.reservoir_bounds(network)),
                 "delta": lambda: charts.delta_inflow(ds, ax=ax),
             }[args.kind]
@@ -895,6 +897,9 @@ def _validate(args) -> int:
     else:
         basin = load_basin(path)
         what = f"basin {path}"
+    from hydro.geography import load as load_map
+
+    load_map(basin)  # display only, but a bad coordinate is still an error here
     if "recorded_figures" in basin.files:  # read by hydro hindcast: check it here too
         from hydro.hindcast import load_recorded
 

@@ -172,7 +172,8 @@ def _run_section(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> tuple[str, st
         ("Where: shortfall by province and month", lambda: _ax_png(charts.shortfall_heatmap, ds)),
         ("How often: annual shortfall exceedance, with and without Qosh Tepa",
          lambda: _ax_png(charts.shortfall_exceedance, ds, others["without"])),
-        ("The network, offtakes coloured by shortfall", lambda: _ax_png(charts.basin_map, ds, downstream=charts.network_edges(network), figsize=(8.3, 6.0))),
+        ("The network on the map, offtakes coloured by shortfall", lambda: _ax_png(charts.geographic_map, ds, figsize=(9.0, 7.4))),
+        ("The network as a schematic", lambda: _ax_png(charts.basin_map, ds, downstream=charts.network_edges(network), figsize=(8.3, 6.0))),
         ("Reservoir storage", lambda: _ax_png(charts.reservoir_storage, ds, bounds=charts.reservoir_bounds(network))),
         ("Aral Sea delta inflow against its requirement", lambda: _ax_png(charts.delta_inflow, ds)),
     ]

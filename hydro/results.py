@@ -112,6 +112,8 @@ def _assumptions(basin) -> list[dict]:
 
 
 def provenance(scenario, basin) -> dict:
+    from hydro.geography import map_json
+
     """Attributes that say where a result comes from: the run file (text, path, overrides applied), the basin
     (path, sha256, assumptions, leverage indicators), the series file (path, sha256). Paths are absolute here;
     :func:`write_results` adds them relative to the written file."""
@@ -137,6 +139,7 @@ def provenance(scenario, basin) -> dict:
         "assumptions_json": json.dumps(_assumptions(basin)),
         "leverage_toml": leverage.read_text(encoding="utf-8") if leverage.is_file() else "",
         "references": "; ".join(f"{k}: {v.get('title', '')} {v.get('url', '')}".strip() for k, v in sorted(basin.sources.items())),
+        "map_json": map_json(basin),
     }
 
 

@@ -312,6 +312,7 @@ def _compute(run_file: str, overrides: list, point: dict, detail: str, sweep_id:
         ds = run_scenario(scenario, "summary")
         # stored as float32 anyway: cast here, so a worker sends half the bytes and the client holds half
         ds = ds.assign({v: ds[v].astype(np.float32) for v in ds.data_vars if ds[v].dtype == np.float64 and {"time", "node"} <= set(ds[v].dims)})
+    ds.attrs.pop("map_json", None)  # display only, 0.3 MB: a sweep point's report draws no map
     ds.attrs["sweep_point_json"] = json.dumps(point, sort_keys=True)
     ds.attrs["sweep_sha256"] = sweep_id
     ds.attrs["sweep_summary_json"] = json.dumps(point_summary(ds))  # what sweep.csv needs, from the stored numbers

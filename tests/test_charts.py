@@ -302,3 +302,52 @@ def test_save_svg_is_reproducible(ens, tmp_path):
     with pytest.raises(ValueError, match="svg"):
         charts.save(plt.figure(), tmp_path / "d.gif", "gif")
     assert not plt.get_fignums()
+
+
+def test_geographic_map_puts_nodes_at_their_sourced_coordinates(ens):
+    """Nodes at nodes.csv's lon/lat, reaches from node to node, offtakes labelled with their shortfall %, Qosh Tepa
+    starred, the background lines drawn (issue 14)."""
+    import csv
+
+    from hydro.geography import from_attrs
+    from tests.conftest import AMU_DARYA
+
+    ax = charts.geographic_map(ens)
+    meets_standards(ax, "°N")
+    assert "°E" in ax.get_xlabel()
+    with open(AMU_DARYA / "map" / "nodes.csv", encoding="utf-8") as fh:
+        rows = {r["node"]: r for r in csv.DictReader(fh)}
+    labels = {t.get_text().split(" ")[0]: t for t in ax.texts}
+    assert labels["karakalpakstan"].xy == pytest.approx((float(rows["karakalpakstan"]["lon"]), float(rows["karakalpakstan"]["lat"])))
+    node = ens.sel(node="lebap")
+    pct = 100 * float(node.shortfall.sum()) / float(node.demand.sum())
+    assert f"lebap {pct:.0f} %" in [t.get_text() for t in ax.texts]
+    geo = from_attrs(ens)
+    assert len(ax.get_lines()) >= sum(len(v) for v in geo["layers"].values())
+    assert any(c.get_paths()[0].vertices.shape[0] > 8 for c in ax.collections)  # the star
+    assert set(geo["nodes"]) == set(rows)
+
+
+def test_geographic_map_refuses_results_without_a_map(ens):
+    ds = ens.copy()
+    ds.attrs = {k: v for k, v in ds.attrs.items() if k != "map_json"}
+    with pytest.raises(ValueError, match="no map"):
+        charts.geographic_map(ds)
+
+
+def test_a_bad_coordinate_names_the_file_and_line(tmp_path):
+    import shutil
+
+    from hydro.basin import load_basin
+    from hydro.errors import BasinError
+    from hydro.geography import load
+    from tests.conftest import AMU_DARYA
+
+    folder = tmp_path / "amu"
+    shutil.copytree(AMU_DARYA, folder)
+    path = folder / "map" / "nodes.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace(lines[3].split(",")[1], "95.0", 1)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(BasinError, match=r"nodes.csv.*line 4: lat, lon.*a latitude in -90..90"):
+        load(load_basin(folder))
