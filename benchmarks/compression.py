@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from hydro.results import to_cf, write_results
-from hydro.run import run_scenario
+from hydro.runner import run_scenario
 from hydro.scenario import load_scenario
 
 

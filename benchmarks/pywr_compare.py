@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from hydro.allocation import make_rule
-from hydro.run import prepare
+from hydro.runner import prepare
 from hydro.scenario import load_scenario
 from hydro.simulate import simulate
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hydro.sweep import run_sweep
+from hydro.sweeps import run_sweep
 
 VARIES = [("qosh_tepa.withdrawal_km3", [0, 4, 8, 12]), ("rule", ["upstream_first", "icwc_quota"])]
 

@@ -21,7 +21,7 @@ import time
 import numba
 
 from hydro.allocation import RULES, make_rule
-from hydro.run import prepare
+from hydro.runner import prepare
 from hydro.scenario import load_scenario
 from hydro.simulate import simulate
 from hydro.variables import SUMMARY_VARIABLES, summary_nodes

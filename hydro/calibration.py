@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from hydro.metrics import annual_km3, state_summary
-from hydro.run import run_scenario
+from hydro.runner import run_scenario
 from hydro.scenario import load_scenario
 
 GROWING = [4, 5, 6, 7, 8, 9]
@@ -106,7 +106,7 @@ class Row:
 
 def calibrate(basin_folder: str | Path) -> list[Row]:
     """Run the calibration runs of `basin_folder` and return every row with its simulated value."""
-    from hydro.run import prepare
+    from hydro.runner import prepare
 
     from hydro.errors import BasinError, Problem, read_failure
 

@@ -210,7 +210,7 @@ def save(fig, path, fmt: str = "png") -> None:
 
 def rule_comparison(table, qosh_tepa_km3: float, period: str = "all", ax=None, legend: bool = True, title: str | None = None):
     """Shortfall in % of demand by state (groups) and rule (bars), for one Qosh Tepa level and period of the
-    compare table (:func:`hydro.compare.compare`). The panel title says the Qosh Tepa level and period, after
+    compare table (:func:`hydro.comparison.compare`). The panel title says the Qosh Tepa level and period, after
     `title` (or the table's ``attrs["title"]``) when given."""
     ax = _new_axes(ax, (8.3, 4))
     sel = table[(table.qosh_tepa_km3 == qosh_tepa_km3) & (table.period == period)]

@@ -352,7 +352,7 @@ def _run(args) -> int:
 
     from hydro import charts, metrics
     from hydro.results import atomic_outputs, open_results
-    from hydro.run import write_run
+    from hydro.runner import write_run
     from hydro.scenario import load_scenario, parse_set
 
     started = time.perf_counter()
@@ -455,7 +455,7 @@ def _compare(args) -> int:
 
     from hydro import charts
     from hydro.allocation import RULES
-    from hydro.compare import compare
+    from hydro.comparison import compare
     from hydro.errors import Problem, ScenarioError
     from hydro.results import atomic_outputs, write_results
     from hydro.scenario import load_scenario, parse_set
@@ -509,7 +509,7 @@ def _sweep(args) -> int:
 
     from hydro.errors import Problem, ScenarioError
     from hydro.scenario import load_scenario, parse_set
-    from hydro.sweep import parse_vary, run_sweep
+    from hydro.sweeps import parse_vary, run_sweep
 
     started = time.perf_counter()
     overrides = [parse_set(s) for s in args.overrides]
@@ -568,7 +568,7 @@ def _chart(args) -> int:
     if out.resolve() == results.resolve() or out.is_dir():
         raise ScenarioError([Problem("<command line>", "--out", str(out), "a new .png or .svg file (not the results or a folder)")])
     if args.kind == "withdrawal":
-        from hydro.sweep import open_sweep
+        from hydro.sweeps import open_sweep
 
         fig, ax = charts.plt.subplots(figsize=(8.3, 4.5), constrained_layout=True)
         charts.shortfall_vs_withdrawal(open_sweep(results).load(), ax=ax)
@@ -820,7 +820,7 @@ def _leverage(args) -> int:
         return leverage.load_leverage(Path(str(attrs.get("basin", "<basin>"))) / "leverage.toml (as stored in the results)", text)
 
     if (folder / "sweep.json").exists():
-        from hydro.sweep import open_sweep
+        from hydro.sweeps import open_sweep
 
         sweep = open_sweep(folder)
         if "qosh_tepa.withdrawal_km3" not in sweep.dims:

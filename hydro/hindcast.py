@@ -191,7 +191,7 @@ def hindcast(run_file, overrides=None, validate=None, observed_demand: bool | No
 
     from hydro.basin import load_basin
     from hydro.network import compile_network
-    from hydro.run import run_scenario
+    from hydro.runner import run_scenario
     from hydro.scenario import load_scenario
 
     overrides = list(overrides or [])

@@ -90,7 +90,7 @@ IDENTITY = ("title", "run_file", "run_file_text", "run_config_json")
 def rerun(path: str | Path):
     """Re-run the scenario a results file came from (with its counterpart runs); returns (new dataset, new
     counterparts, names of variables that differ). The new dataset keeps the original's run-file identity."""
-    from hydro.run import run_with_counterparts
+    from hydro.runner import run_with_counterparts
     from hydro.scenario import scenario_from_dict
 
     path = Path(path)

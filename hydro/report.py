@@ -192,7 +192,7 @@ def _run_section(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> tuple[str, st
 
 def _sweep_section(folder: Path) -> str:
     """A slider over the Qosh Tepa level: key numbers and a monthly chart per level, pre-rendered."""
-    from hydro.sweep import open_sweep
+    from hydro.sweeps import open_sweep
 
     table = pd.read_csv(folder / "sweep.csv")
     key = "qosh_tepa.withdrawal_km3"

@@ -2,7 +2,7 @@
 
 The answer is the cost of Qosh Tepa to Uzbekistan and Turkmenistan: their shortfall (km3/yr) with the run's
 Qosh Tepa target less their shortfall without Qosh Tepa, in the run's own hydrology ("mean") and in a dry year
-(the run's own dry water years when it has some, else the counterpart runs of :mod:`hydro.run`: one named dry year
+(the run's own dry water years when it has some, else the counterpart runs of :mod:`hydro.runner`: one named dry year
 at Kerki). Every basin figure with a ``range`` is a
 parameter; figures sharing a name, source and range (the return fraction of every drained command, the annual CV
 of every river) move together as one parameter. Each parameter is set to the low and then the high end of its
@@ -85,7 +85,7 @@ def qosh_tepa_cost(run_file, overrides: list) -> dict[str, float]:
     (the mean-year cost of each member, paired with the same member without Qosh Tepa)}."""
     from hydro.analysis import dry_class, named_dry_year
     from hydro.metrics import member_shortfall, state_summary
-    from hydro.run import run_with_counterparts
+    from hydro.runner import run_with_counterparts
     from hydro.scenario import load_scenario
 
     scenario = load_scenario(run_file, overrides)

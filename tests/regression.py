@@ -54,7 +54,7 @@ def cases() -> dict[str, tuple[Path, list]]:
 
 def compute(run_file: Path, overrides: list) -> dict[str, np.ndarray]:
     """The kept numbers of one case: {variable: (member, time, node) array, 'nodes/<variable>': node names}."""
-    from hydro.run import run_scenario
+    from hydro.runner import run_scenario
     from hydro.scenario import load_scenario
 
     ds = run_scenario(load_scenario(run_file, overrides))

@@ -12,7 +12,7 @@ from hydro.allocation import RULES, make_rule, rule_options
 from hydro.errors import ScenarioError
 from hydro.hydrology import climatology
 from hydro.metrics import state_summary
-from hydro.run import prepare, run_scenario
+from hydro.runner import prepare, run_scenario
 from hydro.scenario import load_scenario
 from tests.conftest import RUNS, node, reach, run_tiny, write_basin
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hydro.metrics import state_summary
-from hydro.run import run_scenario
+from hydro.runner import run_scenario
 from hydro.scenario import load_scenario
 from tests.conftest import RUNS
 

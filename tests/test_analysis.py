@@ -7,7 +7,7 @@ import pytest
 
 from hydro import analysis
 from hydro.errors import ScenarioError
-from hydro.run import run_scenario, run_with_counterparts
+from hydro.runner import run_scenario, run_with_counterparts
 from hydro.scenario import load_scenario
 from tests.conftest import RUNS
 

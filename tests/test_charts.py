@@ -15,12 +15,12 @@ from matplotlib.text import Text  # noqa: E402
 
 from hydro import charts  # noqa: E402
 from hydro.basin import load_basin  # noqa: E402
-from hydro.compare import compare  # noqa: E402
+from hydro.comparison import compare  # noqa: E402
 from hydro.metrics import state_summary  # noqa: E402
 from hydro.network import compile_network  # noqa: E402
-from hydro.run import run_scenario  # noqa: E402
+from hydro.runner import run_scenario  # noqa: E402
 from hydro.scenario import load_scenario  # noqa: E402
-from hydro.sweep import open_sweep, run_sweep  # noqa: E402
+from hydro.sweeps import open_sweep, run_sweep  # noqa: E402
 from tests.conftest import AMU_DARYA, RUNS  # noqa: E402
 
 QT = "qosh_tepa.withdrawal_km3"

@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from hydro.cli import main
-from hydro.compare import compare
+from hydro.comparison import compare
 from tests.conftest import RUNS
 
 

@@ -11,7 +11,7 @@ import pytest
 from hydro.cli import main
 from hydro.fit import calibrate, fit_parameters, score
 from hydro.hindcast import hindcast
-from hydro.run import prepare
+from hydro.runner import prepare
 from hydro.scenario import load_scenario
 from tests.conftest import RUNS
 

@@ -45,7 +45,7 @@ from hydro.basin import KINDS, load_basin
 from hydro.cli import main
 from hydro.errors import HydroError
 from hydro.network import compile_network
-from hydro.run import run_scenario
+from hydro.runner import run_scenario
 from hydro.scenario import HYDROLOGY_KINDS, QT_PATTERNS, SCHEMA, YEAR_TYPES, load_scenario, parse_set, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]

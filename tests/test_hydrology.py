@@ -298,7 +298,7 @@ def test_series_reports_every_problem_at_once(tmp_path, network, axis):
 
 def test_series_run_end_to_end(tmp_path):
     """A run file with hydrology.kind = 'series' reads the CSV beside it."""
-    from hydro.run import prepare
+    from hydro.runner import prepare
     from hydro.scenario import load_scenario
     from tests.conftest import AMU_DARYA
 

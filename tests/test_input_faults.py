@@ -109,7 +109,7 @@ def test_branch_without_offtake_runs(tmp_path, capsys):
                 + node("src2", "inflow", annual_flow="2 km3/yr") + node("sea2", "terminal")
                 + reach("src", "farm") + reach("farm", "sea") + reach("src2", "sea2"))
     run = run_file(tmp_path, '[time]\nstart = "2001-01"\nyears = 1\n')
-    from hydro.run import run_scenario
+    from hydro.runner import run_scenario
 
     ds = run_scenario(load_scenario(run))
     natural = ds.natural_inflow.sel(node="src2").values
@@ -185,7 +185,7 @@ def test_tex_like_province_and_lone_dollar_drawn(tmp_path):
     import xarray as xr
 
     from hydro import charts
-    from hydro.run import run_scenario
+    from hydro.runner import run_scenario
 
     write_basin(tmp_path / "basin", tiny_basin().replace('state = "UZB"', 'state = "UZB"\nprovince = "$\\\\alpha$ and $"'))
     ds = run_scenario(load_scenario(run_file(tmp_path, 'title = "a lone $ dollar"\n[time]\nstart = "2001-01"\nyears = 2\n')))
@@ -234,7 +234,7 @@ def tiny_series_run(tmp_path: Path, series: str) -> Path:
 
 @pytest.mark.parametrize("calendar", ["360_day", "noleap", "365_day", "all_leap", "366_day", "julian", "proleptic_gregorian", "standard"])
 def test_series_calendars_map_months(tmp_path, calendar):
-    from hydro.run import prepare
+    from hydro.runner import prepare
 
     write_series_nc(tmp_path / "flows.nc", month_starts(calendar), calendar)
     scenario = load_scenario(tiny_series_run(tmp_path, "flows.nc"))
@@ -272,7 +272,7 @@ def test_series_duplicated_and_misaligned_months_360_day(tmp_path, capsys):
 def test_series_text_variable_refused(tmp_path):
     path = write_series_nc(tmp_path / "flows.nc", month_starts("noleap"), "noleap", values=["abc"] * 24, src_dtype=str)
     with pytest.raises(ScenarioError) as info:
-        from hydro.run import prepare
+        from hydro.runner import prepare
 
         prepare(load_scenario(tiny_series_run(tmp_path, "flows.nc")))
     assert [str(p) for p in info.value.problems] == [f"{path}: variable 'src': found <<U3 values>, expected monthly discharges in m3/s as numbers"]
@@ -288,7 +288,7 @@ def zero_flow_basin(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("kind", ["climatology", "stochastic", "year_type"])
 def test_zero_flow_basin_years_are_dry(tmp_path, kind):
-    from hydro.run import prepare, run_scenario
+    from hydro.runner import prepare, run_scenario
 
     zero_flow_basin(tmp_path)
     scenario = load_scenario(run_file(tmp_path, f'[time]\nstart = "2001-01"\nyears = 3\n[hydrology]\nkind = "{kind}"\nmembers = 2\n'))
@@ -308,7 +308,7 @@ def test_zero_series_years_are_dry_and_flow_in_regime_gap_is_wet(tmp_path):
     run = tiny_series_run(tmp_path, "zeros.csv")
     months = [f"{y}-{m:02d}" for y in (2001, 2002) for m in range(1, 13)]
     (tmp_path / "zeros.csv").write_text("month,src\n" + "".join(f"{m},0\n" for m in months), encoding="utf-8")
-    from hydro.run import prepare
+    from hydro.runner import prepare
 
     inputs = prepare(load_scenario(run))
     assert set(inputs.year_type.ravel()) == {"dry"} and np.all(inputs.exceedance == 1.0)

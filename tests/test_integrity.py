@@ -118,12 +118,12 @@ def test_a_run_killed_while_writing_leaves_old_or_new_files(tmp_path):
 def test_a_run_larger_than_memory_streams_to_disk_with_the_same_data(tmp_path, monkeypatch):
     """With a block budget small enough to force 4 blocks, the streamed file holds the same numbers as the run
     held in memory, and its summaries agree."""
-    import hydro.run
+    import hydro.runner
 
     args = ["run", str(RUNS / "ensemble.toml"), "--set", "hydrology.members=40", "--set", "time.years=2"]
     assert main([*args, "--out", str(tmp_path / "memory")]) == 0
     nodes, months = 29, 24
-    monkeypatch.setattr(hydro.run, "BLOCK_BYTES", 13 * 8 * months * nodes * 12)  # 12 members per block
+    monkeypatch.setattr(hydro.runner, "BLOCK_BYTES", 13 * 8 * months * nodes * 12)  # 12 members per block
     assert main([*args, "--out", str(tmp_path / "streamed")]) == 0
     with xr.open_dataset(tmp_path / "memory" / "results.nc") as a, xr.open_dataset(tmp_path / "streamed" / "results.nc") as b:
         for v in ("withdrawal", "storage", "flow", "shortfall"):

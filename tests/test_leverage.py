@@ -11,7 +11,7 @@ import pytest
 from hydro import leverage
 from hydro.basin import load_basin
 from hydro.network import compile_network
-from hydro.sweep import open_sweep, run_sweep
+from hydro.sweeps import open_sweep, run_sweep
 from tests.conftest import AMU_DARYA, RUNS
 
 SMALL_DATA = Path(__file__).parent / "data" / "leverage_small.toml"

@@ -13,7 +13,7 @@ from hydro import metrics, parameter_sets
 from hydro.basin import load_basin
 from hydro.cli import main
 from hydro.errors import ScenarioError
-from hydro.run import run_scenario, run_with_counterparts
+from hydro.runner import run_scenario, run_with_counterparts
 from hydro.scenario import load_scenario
 from tests.conftest import AMU_DARYA, RUNS
 
@@ -113,7 +113,7 @@ def _set_cell(text: str, column: str, value: str) -> str:
 
 
 def test_a_streamed_crossed_run_equals_the_in_memory_one_and_checks(tmp_path, monkeypatch):
-    from hydro import run as run_module
+    from hydro import runner as run_module
     from hydro.integrity import check_results
     from hydro.results import open_counterparts, open_results
 

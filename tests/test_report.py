@@ -11,7 +11,7 @@ import pytest
 
 from hydro.cli import main
 from hydro.report import write_report
-from hydro.sweep import run_sweep
+from hydro.sweeps import run_sweep
 from tests.conftest import RUNS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

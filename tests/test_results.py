@@ -341,12 +341,12 @@ def test_rerun_that_differs_writes_nothing(project, tmp_path, capsys):
 
 
 def test_ctrl_c_exits_130_and_writes_nothing(project, tmp_path, capsys, monkeypatch):
-    import hydro.run
+    import hydro.runner
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(hydro.run, "simulate", interrupted)
+    monkeypatch.setattr(hydro.runner, "simulate", interrupted)
     out = tmp_path / "out"
     assert main(["run", str(project / "runs" / "mean_year.toml"), "--set", "time.years=1", "--out", str(out)]) == 130
     one_error_line(capsys, "run", "interrupted; nothing was written")
@@ -372,9 +372,9 @@ def test_a_full_disk_is_one_line(project, tmp_path, capsys, monkeypatch):
 
 
 def test_memory_is_estimated_before_allocating(project, tmp_path, capsys, monkeypatch):
-    import hydro.run
+    import hydro.runner
 
-    monkeypatch.setattr(hydro.run, "_available_memory", lambda: 2.0 * 2**30)
+    monkeypatch.setattr(hydro.runner, "_available_memory", lambda: 2.0 * 2**30)
     out = tmp_path / "big"
     assert main(["run", str(project / "runs" / "ensemble.toml"), "--set", "hydrology.members=100000", "--out", str(out)]) == 2
     line = one_error_line(capsys, "run", "hydrology.members: found 100000", "GiB are available")
@@ -383,12 +383,12 @@ def test_memory_is_estimated_before_allocating(project, tmp_path, capsys, monkey
 
 
 def test_an_unexpected_error_is_one_line_with_exit_3(project, tmp_path, capsys, monkeypatch):
-    import hydro.run
+    import hydro.runner
 
     def bug(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(hydro.run, "simulate", bug)
+    monkeypatch.setattr(hydro.runner, "simulate", bug)
     assert main(["run", str(project / "runs" / "mean_year.toml"), "--set", "time.years=1", "--out", str(tmp_path / "o")]) == 3
     one_error_line(capsys, "run", "internal error ZeroDivisionError: division by zero", "--debug")
 
@@ -406,7 +406,7 @@ def test_the_table_of_variables_drives_the_simulator_and_the_balance():
 
 @pytest.fixture(scope="module")
 def small_sweep(project):
-    from hydro.sweep import run_sweep
+    from hydro.sweeps import run_sweep
 
     out = project / "out" / "sweep"
     run_sweep(project / "runs" / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", [0, 6])], out,
@@ -466,9 +466,9 @@ def test_a_streamed_run_reports_charts_and_scores_lazily(project, tmp_path, monk
     """A run streamed block by block (4 blocks here) is read back lazily by every reader, without warnings (the
     chunks on disk align with the reader's), counterparts included."""
     import hydro.results
-    import hydro.run
+    import hydro.runner
 
-    monkeypatch.setattr(hydro.run, "BLOCK_BYTES", 13 * 8 * 24 * 29 * 70)  # 70 members per block
+    monkeypatch.setattr(hydro.runner, "BLOCK_BYTES", 13 * 8 * 24 * 29 * 70)  # 70 members per block
     monkeypatch.setattr(hydro.results, "LAZY_BYTES", 0)  # every command reads it lazily, as a large file
     out = tmp_path / "streamed"
     args = ["run", str(project / "runs" / "ensemble.toml"), "--set", "hydrology.members=260", "--set", "time.years=2"]
@@ -522,7 +522,7 @@ def test_a_damaged_results_file_is_refused_or_reads_the_same(pristine, tmp_path,
 def test_a_streamed_runs_one_member_dry_year_keeps_one_member(tmp_path, monkeypatch):
     """The dry-year counterpart beside a streamed run had shared the run's unlimited member dimension and read back
     with as many members as the run, all but one empty (found in session 4)."""
-    from hydro import run as run_module
+    from hydro import runner as run_module
     from hydro.results import open_counterparts
     from hydro.scenario import load_scenario
     from tests.conftest import RUNS

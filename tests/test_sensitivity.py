@@ -10,7 +10,7 @@ import pytest
 
 from hydro.cli import main
 from hydro.errors import ScenarioError
-from hydro.run import prepare, run_scenario
+from hydro.runner import prepare, run_scenario
 from hydro.scenario import load_scenario
 from hydro.sensitivity import parameters, qosh_tepa_cost, sensitivity
 from tests.conftest import RUNS

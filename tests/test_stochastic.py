@@ -8,7 +8,7 @@ import pytest
 from hydro import hydrology
 from hydro.basin import load_basin
 from hydro.network import compile_network
-from hydro.run import prepare, run_scenario
+from hydro.runner import prepare, run_scenario
 from hydro.scenario import load_scenario
 from hydro.stochastic import (Parameters, achieved_statistics, annual_flows, classify, exceedance,
                               reference_sample)

@@ -20,9 +20,9 @@ import xarray as xr
 import hydro
 from hydro.errors import ScenarioError
 from hydro.results import _host
-from hydro.run import run_scenario
+from hydro.runner import run_scenario
 from hydro.scenario import load_scenario
-from hydro.sweep import parse_vary, points, run_sweep, summarise
+from hydro.sweeps import parse_vary, points, run_sweep, summarise
 from tests.conftest import RUNS
 
 SMALL = [("hydrology.members", 4), ("time.years", 2)]
@@ -67,7 +67,7 @@ def test_grid_is_the_product_last_key_fastest():
 
 
 def test_sweep_equals_the_individual_runs(local_sweep):
-    ds = hydro.open_sweep(local_sweep)
+    ds = hydro.open_sweep(local_sweep, short_names=False)  # the full keys, as the points name them
     assert set(ds.withdrawal.dims) == {"qosh_tepa.withdrawal_km3", "rule", "member", "time", "node"}
     for point in points(VARIES):
         alone = run_scenario(load_scenario(RUNS / "qosh_tepa_sweep.toml", [*SMALL, *point.items()]))
@@ -243,7 +243,7 @@ def test_a_point_runs_from_its_input_bundle_without_the_clients_files(tmp_path):
     provenance naming the client's paths."""
     import shutil
 
-    from hydro.sweep import _series_files, compute_point, input_bundle
+    from hydro.sweeps import _series_files, compute_point, input_bundle
 
     project = tmp_path / "project"
     shutil.copytree(RUNS.parent / "basins", project / "basins")
@@ -293,7 +293,7 @@ def test_only_staged_files_of_dead_processes_are_cleaned(tmp_path):
 
 
 def test_a_chunk_is_staged_under_a_name_carrying_the_writer_pid(tmp_path, monkeypatch):
-    from hydro import sweep
+    from hydro import sweeps as sweep
 
     names = []
     monkeypatch.setattr(sweep.xr.Dataset, "to_netcdf", lambda self, tmp, **kw: names.append(Path(tmp).name) or Path(tmp).write_bytes(b"x"))
@@ -370,7 +370,7 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path):
 def test_a_sweep_can_vary_a_basin_figure(tmp_path):
     """[parameters] keys are run-file keys: a sweep over the Kerki-Tuyamuyun loss moves what reaches Khorezm."""
     from hydro import open_sweep
-    from hydro.sweep import run_sweep
+    from hydro.sweeps import run_sweep
 
     out = run_sweep(RUNS / "qosh_tepa_sweep.toml", [("parameters.reach.lebap.loss_fraction", [0.1337, 0.3])], tmp_path / "s",
                     overrides=[("hydrology.members", 3), ("time.years", 2)], workers=0, progress=False)

@@ -14,7 +14,7 @@ import xarray as xr
 
 from hydro.errors import Problem, ScenarioError
 from hydro.metrics import PERIODS, state_summary
-from hydro.run import run_scenario
+from hydro.runner import run_scenario
 from hydro.scenario import load_scenario
 
 

@@ -301,7 +301,7 @@ def compute_to_file(path: str, float32: bool, *args) -> str:
 
 
 def _compute(run_file: str, overrides: list, point: dict, detail: str, sweep_id: str, series_sha256: dict | None) -> xr.Dataset:
-    from hydro.run import run_scenario
+    from hydro.runner import run_scenario
     from hydro.scenario import load_scenario
 
     scenario = load_scenario(run_file, [*[tuple(o) for o in overrides], *point.items()])
