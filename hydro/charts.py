@@ -363,6 +363,31 @@ def shortfall_vs_withdrawal(sweep_ds: xr.Dataset, rule: str | None = None, ax=No
     return ax
 
 
+def sweep_overview(table, states=("UZB", "TKM"), rules=None, key: str = QT_KEY):
+    """Shortfall against the Qosh Tepa level from a sweep's table (sweep.csv): one panel per state, one colour per
+    rule, all years solid with its 5-95 % band shaded, dry years dashed (km3/yr)."""
+    rules = list(rules) if rules is not None else (list(dict.fromkeys(table.rule)) if "rule" in table else [None])
+    fig, axes = plt.subplots(1, len(states), figsize=(4.4 * len(states), 3.8), sharey=True, constrained_layout=True)
+    axes = np.atleast_1d(axes)
+    palette = plt.get_cmap("tab10")
+    for ax, state in zip(axes, states):
+        for k, rule in enumerate(rules):
+            rows = table[(table.state == state) & ((table.rule == rule) if rule is not None and "rule" in table else True)].sort_values(key)
+            x = rows[key].to_numpy(dtype=float)
+            colour = palette(k)
+            ax.plot(x, rows.shortfall_km3, "-o", color=colour, ms=3, lw=1.8, label=f"{rule or ''} all years".strip())
+            if "shortfall_km3_p05" in rows:
+                ax.fill_between(x, rows.shortfall_km3_p05, rows.shortfall_km3_p95, color=colour, alpha=0.15, lw=0)
+            if "dry_shortfall_km3" in rows and rows.dry_shortfall_km3.notna().any():
+                ax.plot(x, rows.dry_shortfall_km3, "--", color=colour, lw=1.5, label=f"{rule or ''} dry years".strip())
+        ax.set_title(state, fontsize=10)
+        ax.set_xlabel("Qosh Tepa withdrawal (km³/yr)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("shortfall (km³/yr)")
+    axes[0].legend(fontsize=8)
+    return fig
+
+
 def _monthly_shortfall_pct(ds: xr.Dataset, by: str = "province") -> tuple[np.ndarray, list[str], list[str]]:
     """Shortfall in % of demand per offtake group (rows, upstream first) and month of the water year (12 columns,
     Oct-Sep): shortfall summed over members, years and the group's offtakes over demand summed likewise; NaN
@@ -707,7 +732,7 @@ def geographic_map(ds: xr.Dataset, ax=None, title: str | None = None):
     ds = _single_run(ds, "geographic_map")
     geo = from_attrs(ds)
     if geo is None or not geo.get("nodes"):
-        raise ValueError("these results carry no map (the basin folder has no map = \"...\" with nodes.csv)")
+        raise ValueError("these results carry no map (a sweep point keeps none, and a basin without map = \"...\" has none: draw it from a run's results.nc)")
     network = _network_from_attrs(ds)
     if network is None:
         raise ValueError("these results carry no network layout")

@@ -82,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("run_file", type=Path)
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a run-file key, e.g. --set qosh_tepa.withdrawal_km3=8 (repeatable)")
-    run.add_argument("--out", default=None, help="output folder (default: out/<run file name>)")
+    run.add_argument("--out", default=None, help="output folder (default: out/<run file name><+overrides>)")
+    run.add_argument("--format", choices=("csv", "xlsx"), default="csv",
+                     help="xlsx: the summary tables also as one Excel workbook, summary.xlsx (a sheet per table)")
     run.add_argument("--detail", choices=("full", "summary"), default="full",
                      help="full: every variable at every node (float64); summary: demand, withdrawal, shortfall, flow, inflow, "
                           "storage and requirement at offtakes, reservoirs, terminals and Kerki, float32 (for very large runs)")
@@ -93,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--qosh-tepa", dest="qosh_tepa", default=None,
                       help="comma-separated Qosh Tepa targets in km3/yr (default: compare.qosh_tepa_km3, else the run's own)")
     cmp_.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
-    cmp_.add_argument("--out", default=None, help="output folder (default: out/<run file name>)")
+    cmp_.add_argument("--out", default=None, help="output folder (default: out/<run file name><+overrides>)")
+    cmp_.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="xlsx: compare.csv also as an Excel workbook, compare.xlsx")
 
     swp = sub.add_parser("sweep", help="run a grid of scenarios on dask, resumably; write DIR/chunks/*.nc and DIR/sweep.csv")
     swp.add_argument("run_file", type=Path)
@@ -117,11 +120,16 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("folder", type=Path)
     rep.add_argument("--out", default=None, help="the HTML file (default: FOLDER/report.html)")
     rep.add_argument("--hindcast", type=Path, default=None, help="add the skill of a hindcast folder (hydro hindcast --out DIR)")
+    rep.add_argument("--sel", action="append", default=[], metavar="KEY=VALUE",
+                     help="fix one key of a sweep (its full or last name), e.g. --sel rule=icwc_quota (repeatable)")
+    rep.add_argument("--pdf", action="store_true", help="also print the report to PDF beside it (headless Chromium)")
 
     cha = sub.add_parser("chart", help="draw one chart of a results file (PNG or SVG by the --out suffix)")
     cha.add_argument("results", type=Path, help="a results.nc, or a sweep folder for --kind withdrawal")
     cha.add_argument("--kind", required=True, choices=CHART_KINDS)
     cha.add_argument("--out", default=None, help="output file (default: <kind>.png beside the results)")
+    cha.add_argument("--sel", action="append", default=[], metavar="KEY=VALUE",
+                     help="pick one value of a sweep's or compare.nc's dimension, e.g. --sel rule=icwc_quota --sel qosh_tepa_km3=6 (repeatable)")
 
     lev = sub.add_parser("leverage", help="leverage scores per state from a sweep or a run folder; write leverage.csv and leverage.png")
     lev.add_argument("folder", type=Path, help="a sweep folder varying qosh_tepa.withdrawal_km3 (level 0 included), or a run folder")
@@ -131,6 +139,8 @@ def _parser() -> argparse.ArgumentParser:
     lev.add_argument("--samples", type=int, default=2000, help="samples of the sensitivity analysis")
     lev.add_argument("--seed", type=int, default=0)
     lev.add_argument("--out", default=None, help="output folder (default: the results folder)")
+    lev.add_argument("--sel", action="append", default=[], metavar="KEY=VALUE",
+                     help="fix a key of a sweep other than the Qosh Tepa level, e.g. --sel hydrology.scale=0.84 (repeatable)")
 
     chk = sub.add_parser("check", help="check a saved results file: version, NaN, negatives, mass balance per node and month")
     chk.add_argument("results", type=Path)
@@ -360,6 +370,8 @@ def _run(args) -> int:
     scenario = load_scenario(args.run_file, overrides)
     out = _out_folder(args, scenario)
     title = f"{scenario.title or scenario.name} (rule {scenario.rule}, Qosh Tepa target {scenario.qosh_tepa.withdrawal_km3:g} km3/yr)"
+    if overrides:
+        title += " [" + ", ".join(f"{k}={v}" for k, v in overrides) + "]"
     with atomic_outputs(out, command_line(args)) as tmp:
         results = tmp("results.nc")
         streamed = write_run(scenario, results, args.detail)
@@ -376,6 +388,11 @@ def _run(args) -> int:
         head, low = _qosh_tepa_head(scenario, ds, results)
         if head is not None:
             head.round(4).to_csv(tmp("qosh_tepa.csv"))
+        if args.format == "xlsx":
+            sheets = {"summary": summary, **{f"{t} years": summaries[f"{t} years"] for t in types}, "offtakes": offtakes, "terminals": terminals}
+            if head is not None:
+                sheets["qosh_tepa_head"] = head
+            write_xlsx(tmp("summary.xlsx"), sheets, title)
         ds.close()
     elapsed = time.perf_counter() - started
     say(title)
@@ -402,7 +419,7 @@ def _run(args) -> int:
     say()
     say(terminals.round(2).to_string())
     say()
-    written = ["results.nc", "summary.csv", "offtakes.csv", "shortfall.png"]
+    written = ["results.nc", "summary.csv", "offtakes.csv", "shortfall.png"] + (["summary.xlsx"] if args.format == "xlsx" else [])
     if head is not None:
         written.append("qosh_tepa.csv")
         share = 100.0 * head.withdrawal_km3.sum() / head.river_at_head_km3.sum()
@@ -484,6 +501,8 @@ def _compare(args) -> int:
     with atomic_outputs(out, command_line(args)) as tmp:
         write_results(ds, tmp("compare.nc"))
         table.round(4).to_csv(tmp("compare.csv"), index=False)
+        if args.format == "xlsx":
+            write_xlsx(tmp("compare.xlsx"), {"compare": table.set_index(["rule", "qosh_tepa_km3", "period", "state"])}, title)
         charts.save(charts.comparison_figure(table, title), tmp("compare.png"))
     elapsed = time.perf_counter() - started
     say(title)
@@ -548,9 +567,69 @@ def _report(args) -> int:
         raise ScenarioError([Problem(str(args.hindcast), "--hindcast", "<no hindcast.csv>", "a folder written by hydro hindcast")])
     if args.out is not None and str(args.out).strip() == "":
         raise ScenarioError([Problem("<command line>", "--out", "<empty>", "an HTML file, e.g. --out report.html")])
-    out = write_report(folder, args.out, args.hindcast)
+    out = write_report(folder, args.out, args.hindcast, _sel(args))
     say(f"wrote {out}")
+    if args.pdf:
+        say(f"wrote {print_pdf(out)}")
     return 0
+
+
+def write_xlsx(path, sheets: dict, title: str) -> None:
+    """Tables as one Excel workbook (openpyxl), a sheet per table (names cut to Excel's 31 characters), numbers rounded
+    to 4 decimals, and a first sheet saying what the workbook is."""
+    import pandas as pd
+
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        about = pd.DataFrame({"": [title, "volumes in km3 per year (km3 for Qosh Tepa's head, per month); shares in %",
+                                   "bands: 5th and 95th percentiles over the members (_p05, _p95)", f"amu-hydro {hydro.__version__}"]})
+        about.to_excel(book, sheet_name="about", index=False, header=False)
+        for name, table in sheets.items():
+            table.round(4).to_excel(book, sheet_name=name[:31])
+
+
+def _sel(args) -> dict:
+    """--sel KEY=VALUE pairs as {key: value} (values read as TOML: numbers stay numbers)."""
+    from hydro.scenario import parse_set
+
+    return dict(parse_set(text) for text in getattr(args, "sel", []) or [])
+
+
+def select(ds, sel: dict, where: str):
+    """`ds` at the --sel values: each key names a dimension beyond member, time and node, in full or by its last part
+    (ScenarioError naming the key and the values it has otherwise)."""
+    from hydro.errors import Problem, ScenarioError
+
+    dims = [d for d in ds.dims if d not in ("member", "time", "node")]
+    for given, value in sel.items():
+        match = [d for d in dims if d == given or d.split(".")[-1] == given]
+        if not match:
+            raise ScenarioError([Problem(where, f"--sel {given}", value, f"a dimension of these results: {', '.join(dims) or '<none>'}")])
+        values = [v.item() if hasattr(v, "item") else v for v in ds[match[0]].values]
+        if value not in values:
+            raise ScenarioError([Problem(where, f"--sel {given}", value, f"one of its values: {values}")])
+        ds = ds.sel({match[0]: value})
+    return ds
+
+
+def print_pdf(html_path: Path) -> Path:
+    """Print an HTML report to PDF beside it with headless Chromium (ScenarioError when no Chromium is installed)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from hydro.errors import Problem, ScenarioError
+    from hydro.results import atomic_file
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        raise ScenarioError([Problem("<command line>", "--pdf", "<no chromium>", "a Chromium on PATH to print the report (the HTML was written)")])
+    target = html_path.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory() as profile, atomic_file(target) as tmp:
+        done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}", "--no-pdf-header-footer",
+                               f"--print-to-pdf={tmp}", html_path.resolve().as_uri()], capture_output=True, text=True, timeout=300)
+        if done.returncode != 0 or not Path(tmp).exists() or Path(tmp).stat().st_size == 0:
+            raise OSError(f"chromium could not print the report: {(done.stderr or '').strip().splitlines()[-1:] or done.returncode}")
+    return target
 
 
 def _chart(args) -> int:
@@ -567,20 +646,32 @@ def _chart(args) -> int:
         raise ScenarioError([Problem("<command line>", "--out", str(out), "a .png or .svg file")])
     if out.resolve() == results.resolve() or out.is_dir():
         raise ScenarioError([Problem("<command line>", "--out", str(out), "a new .png or .svg file (not the results or a folder)")])
-    if args.kind == "withdrawal":
+    sel = _sel(args)
+    is_sweep = results.is_dir() and (results / "sweep.json").exists()
+    if args.kind == "withdrawal" and not is_sweep:
+        raise ScenarioError([Problem(str(results), "--kind withdrawal", "<not a sweep folder>",
+                                     "a folder written by hydro sweep varying qosh_tepa.withdrawal_km3 (the other kinds take one run)")])
+    if is_sweep:
         from hydro.sweeps import open_sweep
 
-        fig, ax = charts.plt.subplots(figsize=(8.3, 4.5), constrained_layout=True)
-        charts.shortfall_vs_withdrawal(open_sweep(results).load(), ax=ax)
+        ds = select(open_sweep(results), sel, str(results))
     else:
         if results.is_dir():
-            results = results / "results.nc"
-        ds = open_results(results, lazy=None)
-        several = {d: ds.sizes[d] for d in ds.dims if d not in ("member", "time", "node") and ds.sizes[d] > 1}
-        if several:
-            raise ScenarioError([Problem(str(results), "dims", f"<{' x '.join(f'{n} {d}' for d, n in several.items())}>",
-                                         "the results of one run (results.nc); for compare.nc use hydro report on its folder")])
-        if args.kind == "shortfall":
+            results = results / "results.nc" if (results / "results.nc").exists() or not (results / "compare.nc").exists() else results / "compare.nc"
+        ds = select(open_results(results, lazy=None), sel, str(results))
+    several = {d: ds.sizes[d] for d in ds.dims if d not in ("member", "time", "node") and ds.sizes[d] > 1}
+    if args.kind == "withdrawal":
+        several.pop("qosh_tepa.withdrawal_km3", None)
+        several.pop("rule", None)
+    if several:
+        raise ScenarioError([Problem(str(results), "dims", f"<{' x '.join(f'{n} {d}' for d, n in several.items())}>",
+                                     "one run: pick one value of each with --sel, e.g. " + " ".join(f"--sel {d}={ds[d].values[0].item()}" for d in several))])
+    ds = ds.load() if is_sweep else ds
+    try:
+        if args.kind == "withdrawal":
+            fig, ax = charts.plt.subplots(figsize=(8.3, 4.5), constrained_layout=True)
+            charts.shortfall_vs_withdrawal(ds, ax=ax)
+        elif args.kind == "shortfall":
             fig = charts.shortfall_figure(ds, ds.attrs.get("title", ""))
         else:
             network = saved_network(ds)
@@ -595,6 +686,9 @@ def _chart(args) -> int:
                 "delta": lambda: charts.delta_inflow(ds, ax=ax),
             }[args.kind]
             draw()
+    except ValueError as err:  # a chart these results cannot give (a sweep keeps the summary only)
+        charts.plt.close("all")
+        raise ScenarioError([Problem(str(results), f"--kind {args.kind}", "<cannot be drawn from these results>", str(err))]) from None
     with atomic_file(out) as tmp:
         charts.save(fig, tmp, fmt)
     say(f"wrote {out}")
@@ -822,7 +916,14 @@ def _leverage(args) -> int:
     if (folder / "sweep.json").exists():
         from hydro.sweeps import open_sweep
 
-        sweep = open_sweep(folder)
+        sweep = select(open_sweep(folder), _sel(args), str(folder))
+        others = [d for d in sweep.dims if d not in ("member", "time", "node", "qosh_tepa.withdrawal_km3", "rule")]
+        several = {d: sweep.sizes[d] for d in others if sweep.sizes[d] > 1}
+        if several:
+            raise ScenarioError([Problem(str(folder), "dims", f"<{' x '.join(f'{n} {d}' for d, n in several.items())}>",
+                                         "one value of each key besides the Qosh Tepa level and the rule: "
+                                         + " ".join(f"--sel {d}={sweep[d].values[0].item()}" for d in several))])
+        sweep = sweep.isel({d: 0 for d in others})
         if "qosh_tepa.withdrawal_km3" not in sweep.dims:
             raise ScenarioError([Problem(str(folder), "sweep", "<no qosh_tepa.withdrawal_km3 dimension>", "a sweep that varies the Qosh Tepa withdrawal")])
         sweep = leverage.select_rule(sweep, args.rule)

@@ -145,11 +145,6 @@ def band_note(ds: xr.Dataset) -> str:
     return "One member with the basin's figures as written: no band (set uncertainty.parameter_sets in the run file for one)."
 
 
-def _assumptions(ds: xr.Dataset) -> pd.DataFrame:
-    """The basin's sourced figures, as the results file carries them."""
-    return pd.DataFrame(json.loads(ds.attrs.get("assumptions_json", "[]")))
-
-
 def _figure(title: str, draw) -> str:
     """A figure of the report, or a line saying why the chart cannot be drawn for these results (charts raise
     ValueError for data they cannot show, e.g. a run without a complete water year)."""
@@ -190,40 +185,88 @@ def _run_section(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> tuple[str, st
     return _table(numbers) + f'<p class="note">{html.escape(note)}</p>', body
 
 
-def _sweep_section(folder: Path) -> str:
-    """A slider over the Qosh Tepa level: key numbers and a monthly chart per level, pre-rendered."""
+QT_KEY = "qosh_tepa.withdrawal_km3"
+
+
+def _sweep_section(folder: Path, sel: dict | None = None) -> str:
+    """Controls over the Qosh Tepa level and the rule, driven by the numbers embedded as JSON: the key numbers
+    (shortfall, its band, dry years) and a monthly chart drawn in the page on fixed axes (the largest month of any
+    level and rule), so that 0 and 12 km3/yr never look alike; and the overview chart of shortfall against
+    withdrawal, one line per rule, all years and dry years together. `sel` fixes the sweep's other keys
+    (``--sel KEY=VALUE``); a key it does not fix is taken at its first value, and the page says so."""
+    from hydro.api import by_state
     from hydro.sweeps import open_sweep
 
     table = pd.read_csv(folder / "sweep.csv")
-    key = "qosh_tepa.withdrawal_km3"
-    if key not in table.columns:
+    if QT_KEY not in table.columns:
         return "<p>This sweep does not vary the Qosh Tepa withdrawal: no slider.</p>"
     ds = open_sweep(folder)
-    rule = str(ds.rule.values[0]) if "rule" in ds.dims else None
-    if rule is not None:
-        table = table[table.rule == rule]
-        ds = ds.sel(rule=rule)
-    levels = sorted(set(table[key]))
-    data, pictures = [], []
-    for level in levels:
-        rows = table[(table[key] == level) & table.state.isin(STATES)].set_index("state")
-        data.append({s: [round(float(rows.loc[s, "shortfall_km3"]), 2), round(float(rows.loc[s, "shortfall_pct"]), 1),
-                         None if np.isnan(rows.loc[s, "dry_shortfall_km3"]) else round(float(rows.loc[s, "dry_shortfall_km3"]), 2)]
-                     for s in STATES})
-        point = ds.sel({key: level}).load()
-        pictures.append(_png(charts.shortfall_figure(point, f"Qosh Tepa {level:g} km³/yr" + (f", rule {rule}" if rule else ""))))
-    overview = _ax_png(charts.shortfall_vs_withdrawal, ds.load())
-    cells = "".join(f"<tr><th>{s}</th><td id='sw-{s}-km3'></td><td id='sw-{s}-pct'></td><td id='sw-{s}-dry'></td></tr>" for s in STATES)
+    fixed, notes = _fix_other_keys(ds, table, sel or {})
+    for key, value in fixed.items():
+        ds = ds.sel({key: value})
+        table = table[table[key] == value]
+    rules = [str(r) for r in ds.rule.values] if "rule" in ds.dims else [str(ds.attrs.get("rule", table.rule.iloc[0] if "rule" in table else "?"))]
+    levels = sorted(float(x) for x in set(table[QT_KEY]))
+    numbers, monthly = {}, {}
+    for rule in rules:
+        numbers[rule], monthly[rule] = [], []
+        for level in levels:
+            rows = table[(table[QT_KEY] == level) & ((table.rule == rule) if "rule" in table else True) & table.state.isin(STATES)].set_index("state")
+
+            def r(x, d=2):
+                return None if x is None or not np.isfinite(x) else round(float(x), d)
+
+            numbers[rule].append({st: [r(rows.loc[st, "shortfall_km3"]), r(rows.loc[st, "shortfall_pct"], 1), r(rows.loc[st, "dry_shortfall_km3"]),
+                                       r(rows.loc[st].get("shortfall_km3_p05")), r(rows.loc[st].get("shortfall_km3_p95"))] for st in STATES if st in rows.index})
+            point = ds.sel({QT_KEY: level, **({"rule": rule} if "rule" in ds.dims else {})})
+            per_state = by_state(point.shortfall).sel(state=[st for st in STATES if st in set(point.state.values)])
+            month = per_state.mean("member").groupby(point.time.dt.month).mean("time").load() / 1000.0  # km3 in that month
+            order = [10, 11, 12, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+            monthly[rule].append({str(st): [round(float(month.sel(state=st, month=m)), 4) for m in order] for st in per_state.state.values})
+    top = max((max(v) for rule in monthly.values() for lv in rule for v in lv.values()), default=1.0) or 1.0
+    overview = _png(charts.sweep_overview(table, [s for s in STATES], rules))
+    cells = "".join(f"<tr><th>{s}</th><td id='sw-{s}-km3'></td><td id='sw-{s}-band'></td><td id='sw-{s}-pct'></td><td id='sw-{s}-dry'></td></tr>" for s in STATES)
+    options = "".join(f"<option value='{k}'>{html.escape(rule)}</option>" for k, rule in enumerate(rules))
+    data = {"levels": levels, "rules": rules, "numbers": numbers, "monthly": monthly, "top": top,
+            "months": ["Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep"],
+            "colours": {s: charts.STATE_COLOURS.get(s, "#555") for s in STATES}}
+    note = (" " + " ".join(notes)) if notes else ""
     return f"""
-<h2>Qosh Tepa withdrawal: move the slider</h2>
-<p>{len(levels)} levels from the sweep in <code>{html.escape(str(folder))}</code>{', rule ' + html.escape(rule) if rule else ''}.</p>
-<label for="qt-slider">Qosh Tepa withdrawal: <b id="qt-value"></b> km³/yr</label>
+<h2>Qosh Tepa withdrawal and rule: move the slider</h2>
+<p>{len(levels)} levels x {len(rules)} rule(s) from the sweep in <code>{html.escape(str(folder))}</code>.{html.escape(note)}</p>
+<label for="qt-rule">Rule: </label><select id="qt-rule">{options}</select>
+<label for="qt-slider"> Qosh Tepa withdrawal: <b id="qt-value"></b> km³/yr</label>
 <input type="range" id="qt-slider" min="0" max="{len(levels) - 1}" step="1" value="0">
-<table class="t" id="qt-numbers"><tr><th>state</th><th>shortfall (km³/yr)</th><th>shortfall (% of demand)</th><th>dry years (km³/yr)</th></tr>{cells}</table>
-<figure><img id="qt-chart" alt="shortfall at the chosen level" src="{pictures[0]}"><figcaption>Shortfall at the chosen level</figcaption></figure>
-<figure><img alt="shortfall against withdrawal" src="{overview}"><figcaption>Shortfall against Qosh Tepa withdrawal</figcaption></figure>
-<script id="sweep-data" type="application/json">{json.dumps({"levels": levels, "numbers": data, "charts": pictures})}</script>
+<table class="t" id="qt-numbers"><tr><th>state</th><th>shortfall (km³/yr)</th><th>5-95 % band</th><th>shortfall (% of demand)</th><th>dry years (km³/yr)</th></tr>{cells}</table>
+<figure><svg id="qt-chart" width="760" height="300" role="img" aria-label="mean monthly shortfall at the chosen level and rule"></svg>
+<figcaption>Mean monthly shortfall (km³ in the month) at the chosen level and rule; the axis is fixed at the largest month of any level and rule</figcaption></figure>
+<figure><img alt="shortfall against withdrawal" src="{overview}"><figcaption>Shortfall against Qosh Tepa withdrawal: one line per rule, all years solid, dry years dashed, 5-95 % band shaded</figcaption></figure>
+<script id="sweep-data" type="application/json">{json.dumps(data)}</script>
 """
+
+
+def _fix_other_keys(ds: xr.Dataset, table: pd.DataFrame, sel: dict) -> tuple[dict, list[str]]:
+    """The value of every sweep key other than the Qosh Tepa level and the rule: from `sel` (its key written in full or
+    by its last part), else the first value; and a note for each key taken at its first value."""
+    from hydro.errors import Problem, ScenarioError
+
+    keys = [d for d in ds.dims if d not in ("member", "time", "node")]
+    fixed, notes = {}, []
+    for given, value in sel.items():
+        match = [k for k in keys if k == given or k.split(".")[-1] == given]
+        if not match:
+            raise ScenarioError([Problem("<command line>", f"--sel {given}", value, f"a key the sweep varies: {', '.join(keys)}")])
+        values = [v.item() if hasattr(v, "item") else v for v in ds[match[0]].values]
+        if value not in values:
+            raise ScenarioError([Problem("<command line>", f"--sel {given}", value, f"one of the sweep's values: {values}")])
+        fixed[match[0]] = value
+    for key in keys:
+        if key not in fixed and key not in (QT_KEY, "rule") and ds.sizes[key] > 1:
+            fixed[key] = ds[key].values[0].item()
+            notes.append(f"{key} = {fixed[key]} (its first value; choose another with --sel {key}=VALUE).")
+    if "rule" in fixed and "rule" in ds.dims:  # one rule chosen: the control offers only it
+        pass
+    return fixed, notes
 
 
 SCRIPT = """
@@ -234,29 +277,71 @@ SCRIPT = """
   var node = document.getElementById('sweep-data');
   var sweep = node ? JSON.parse(node.textContent) : null;
   var slider = document.getElementById('qt-slider');
-  function show(i) {
-    document.getElementById('qt-value').textContent = sweep.levels[i];
-    var row = sweep.numbers[i];
-    Object.keys(row).forEach(function (s) {
-      document.getElementById('sw-' + s + '-km3').textContent = row[s][0].toFixed(2);
-      document.getElementById('sw-' + s + '-pct').textContent = row[s][1].toFixed(1);
-      document.getElementById('sw-' + s + '-dry').textContent = row[s][2] === null ? '-' : row[s][2].toFixed(2);
+  var choice = document.getElementById('qt-rule');
+  function text(v, d) { return v === null || v === undefined ? '-' : v.toFixed(d); }
+  function chart(rows) {
+    var svg = document.getElementById('qt-chart'), ns = 'http://www.w3.org/2000/svg';
+    while (svg.firstChild) { svg.removeChild(svg.firstChild); }
+    var W = 760, H = 300, left = 56, bottom = 40, top = 14, states = Object.keys(rows);
+    var plotW = W - left - 10, plotH = H - bottom - top, step = plotW / 12, bar = step * 0.8 / Math.max(states.length, 1);
+    function el(name, attrs, content) {
+      var e = document.createElementNS(ns, name);
+      Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+      if (content !== undefined) { e.textContent = content; }
+      svg.appendChild(e); return e;
+    }
+    for (var t = 0; t <= 4; t++) {
+      var v = sweep.top * t / 4, y = top + plotH - plotH * t / 4;
+      el('line', {x1: left, x2: W - 10, y1: y, y2: y, stroke: '#ddd'});
+      el('text', {x: left - 6, y: y + 4, 'text-anchor': 'end', 'font-size': 11}, v.toFixed(2));
+    }
+    el('text', {x: 14, y: top + plotH / 2, 'font-size': 11, transform: 'rotate(-90 14 ' + (top + plotH / 2) + ')', 'text-anchor': 'middle'}, 'km³ in the month');
+    sweep.months.forEach(function (m, i) {
+      el('text', {x: left + step * (i + 0.5), y: H - bottom + 16, 'text-anchor': 'middle', 'font-size': 11}, m);
+      states.forEach(function (s, k) {
+        var h = plotH * rows[s][i] / sweep.top;
+        el('rect', {x: left + step * i + step * 0.1 + bar * k, y: top + plotH - h, width: bar, height: h, fill: sweep.colours[s] || '#555'});
+      });
     });
-    document.getElementById('qt-chart').src = sweep.charts[i];
+    states.forEach(function (s, k) {
+      el('rect', {x: left + 10 + 70 * k, y: H - 14, width: 10, height: 10, fill: sweep.colours[s] || '#555'});
+      el('text', {x: left + 24 + 70 * k, y: H - 5, 'font-size': 11}, s);
+    });
+  }
+  function show() {
+    var r = sweep.rules[choice ? Number(choice.value) : 0], i = Number(slider.value);
+    document.getElementById('qt-value').textContent = sweep.levels[i];
+    var row = sweep.numbers[r][i];
+    Object.keys(row).forEach(function (s) {
+      document.getElementById('sw-' + s + '-km3').textContent = text(row[s][0], 2);
+      document.getElementById('sw-' + s + '-pct').textContent = text(row[s][1], 1);
+      document.getElementById('sw-' + s + '-dry').textContent = text(row[s][2], 2);
+      document.getElementById('sw-' + s + '-band').textContent = row[s][3] === null ? '-' : text(row[s][3], 2) + '-' + text(row[s][4], 2);
+    });
+    chart(sweep.monthly[r][i]);
   }
   if (sweep && slider) {
-    slider.addEventListener('input', function () { show(Number(slider.value)); });
-    show(0);
+    slider.addEventListener('input', show);
+    if (choice) { choice.addEventListener('change', show); }
+    show();
   }
   if (window.location.hash === '#selftest') {
     var images = Array.prototype.slice.call(document.images);
     var result = {errors: errors, images: images.length,
                   images_ok: images.every(function (im) { return im.complete && im.naturalWidth > 0; }), slider: !!slider};
     if (slider) {
-      var before = document.getElementById('qt-numbers').textContent;
+      var before = document.getElementById('qt-numbers').textContent + document.getElementById('qt-chart').innerHTML;
       slider.value = slider.max;
       slider.dispatchEvent(new Event('input'));
-      result.changed = document.getElementById('qt-numbers').textContent !== before;
+      var afterLevel = document.getElementById('qt-numbers').textContent + document.getElementById('qt-chart').innerHTML;
+      result.changed = afterLevel !== before;
+      result.bars = document.getElementById('qt-chart').getElementsByTagName('rect').length;
+      result.rules = choice ? choice.options.length : 0;
+      if (choice && choice.options.length > 1) {
+        choice.value = String(choice.options.length - 1);
+        choice.dispatchEvent(new Event('change'));
+        result.rule_changed = (document.getElementById('qt-numbers').textContent + document.getElementById('qt-chart').innerHTML) !== afterLevel;
+      }
     }
     var pre = document.createElement('pre');
     pre.id = 'selftest-result';
@@ -325,8 +410,35 @@ def _sensitivity_section(folder: Path) -> str:
     return body
 
 
-def build_report(folder: str | Path, hindcast: str | Path | None = None) -> str:
-    """The report of `folder` as one HTML string; `hindcast` adds the skill of a hindcast folder."""
+LONG_ATTRS = ("run_file_text", "run_config_json", "network_json", "assumptions_json", "leverage_toml", "references", "map_json",
+              "parameter_set_networks_json", "sweep_summary_json")
+
+
+def _provenance_html(attrs: dict) -> str:
+    """Assumptions with their sources, then the provenance (every short attribute) and the run file, for any report
+    kind (run, compare, sweep: the attributes of its results)."""
+    text = ("<h2>Assumptions and sources</h2><p>Every number of the basin, with its source and confidence (H official or two "
+            "sources; M one source; L derived or disputed; U unsourced).</p>")
+    text += _table(pd.DataFrame(json.loads(attrs.get("assumptions_json", "[]"))), index=False)
+    prov = {k: v for k, v in attrs.items() if k not in LONG_ATTRS}
+    text += "<h2>Provenance</h2>" + _table(pd.DataFrame({"value": {k: str(v) for k, v in prov.items()}}))
+    return text + f"<h3>Run file</h3><pre>{html.escape(str(attrs.get('run_file_text', '')))}</pre>"
+
+
+def _results_attrs(folder: Path) -> dict | None:
+    """The attributes of a compare's or a sweep's results (compare.nc, or the sweep's first chunk), or None."""
+    from hydro.results import open_results
+
+    for path in (folder / "compare.nc", folder / "chunks" / "P0000.nc"):
+        if path.exists():
+            with open_results(path, lazy=True) as ds:
+                return dict(ds.attrs)
+    return None
+
+
+def build_report(folder: str | Path, hindcast: str | Path | None = None, sel: dict | None = None) -> str:
+    """The report of `folder` as one HTML string; `hindcast` adds the skill of a hindcast folder; `sel` fixes the
+    keys of a sweep (``--sel``)."""
     folder = Path(folder)
     parts, numbers, body, provenance, summary = [], "", "", "", ""
     title = "Amu Darya allocation model report"
@@ -345,11 +457,7 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None) -> str:
                     f"{ds.sizes['time'] // 12} years), how much water do Uzbekistan and Turkmenistan lose, where and when?")
         numbers, body = _run_section(ds, others)
         summary = f'<h2>In short</h2><p class="summary">{html.escape(plain_summary(ds, others))}</p>'
-        body += "<h2>Assumptions and sources</h2><p>Every number of the basin, with its source and confidence (H official or two sources; M one source; L derived or disputed; U unsourced).</p>"
-        body += _table(_assumptions(ds), index=False)
-        prov = {k: v for k, v in ds.attrs.items() if k not in ("run_file_text", "run_config_json", "network_json", "assumptions_json", "leverage_toml", "references")}
-        provenance = "<h2>Provenance</h2>" + _table(pd.DataFrame({"value": {k: str(v) for k, v in prov.items()}}))
-        provenance += f"<h3>Run file</h3><pre>{html.escape(ds.attrs.get('run_file_text', ''))}</pre>"
+        provenance = _provenance_html(ds.attrs)
     elif (folder / "hindcast.csv").exists():
         question = "How well does the model reproduce the recorded years?"
         title = "Amu Darya allocation model: hindcast"
@@ -359,7 +467,7 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None) -> str:
     else:
         question = "What each allocation rule and Qosh Tepa level costs Uzbekistan and Turkmenistan."
     if (folder / "sweep.json").exists():
-        body = _sweep_section(folder) + body
+        body = _sweep_section(folder, sel) + body
     if (folder / "leverage.csv").exists():
         lev = pd.read_csv(folder / "leverage.csv", index_col=0)
         cols = [c for c in ("water", "connectivity", "security", "counter", "score", "rank") if c in lev.columns]
@@ -380,6 +488,9 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None) -> str:
         if (folder / "compare.png").exists():
             body += f'<figure><img alt="rules compared" src="data:image/png;base64,{base64.b64encode((folder / "compare.png").read_bytes()).decode()}"></figure>'
         body += _table(pivot, 1)
+    if not provenance:  # a compare or a sweep: the attributes of its results
+        attrs = _results_attrs(folder)
+        provenance = _provenance_html(attrs) if attrs else ""
     parts.append(f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>{STYLE}</head><body>")
     parts.append(f"<h1>{html.escape(title)}</h1><p class='question'>{question}</p>")
     parts.append(summary)
@@ -389,13 +500,13 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None) -> str:
     return "".join(parts)
 
 
-def write_report(folder: str | Path, out: str | Path | None = None, hindcast: str | Path | None = None) -> Path:
+def write_report(folder: str | Path, out: str | Path | None = None, hindcast: str | Path | None = None, sel: dict | None = None) -> Path:
     """Write the report of `folder` (default: folder/report.html, added to the folder's outputs manifest) under a
     temporary name, then rename it; `hindcast` adds a hindcast folder's skill."""
     from hydro.results import MANIFEST, atomic_outputs
 
     folder = Path(folder)
-    text = build_report(folder, hindcast)
+    text = build_report(folder, hindcast, sel)
     if out is None or (Path(out).parent.resolve() == folder.resolve() and (folder / MANIFEST).exists()):
         name = Path(out).name if out is not None else "report.html"
         with atomic_outputs(folder, f"hydro report {folder}", replace=False) as tmp:

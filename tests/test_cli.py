@@ -437,3 +437,42 @@ def test_every_subcommand_has_examples_and_the_exit_codes_in_its_help(capsys):
     for name, sub in commands.items():
         text = sub.format_help()
         assert "examples:" in text and "64   usage error" in text, name
+
+
+def test_sel_picks_one_point_of_a_sweep_for_chart_report_and_leverage(tmp_path, capsys):
+    """A sweep over three keys: chart, report and leverage take --sel (a key in full or by its last part); without
+    it they say which --sel they need instead of failing (issue 14)."""
+    from hydro.sweeps import run_sweep
+
+    sweep = tmp_path / "sw"
+    run_sweep(RUNS / "mean_year.toml", [("qosh_tepa.withdrawal_km3", [0.0, 6.0]), ("rule", ["upstream_first", "icwc_quota"]),
+                                        ("hydrology.scale", [1.0, 0.84])], sweep, [("time.years", 2)], workers=0, progress=False)
+    assert main(["chart", str(sweep), "--kind", "heatmap", "--out", str(tmp_path / "h.png")]) == 2
+    assert "--sel hydrology.scale=1.0" in capsys.readouterr().err
+    assert main(["chart", str(sweep), "--kind", "heatmap", "--sel", "scale=0.84", "--sel", "rule=icwc_quota", "--sel", "withdrawal_km3=6.0",
+                 "--out", str(tmp_path / "h.png")]) == 0
+    assert main(["chart", str(sweep), "--kind", "withdrawal", "--sel", "scale=0.84", "--out", str(tmp_path / "w.png")]) == 0
+    assert main(["chart", str(sweep), "--kind", "heatmap", "--sel", "scale=0.5", "--out", str(tmp_path / "x.png")]) == 2
+    assert "one of its values: [1.0, 0.84]" in capsys.readouterr().err
+    assert main(["leverage", str(sweep), "--out", str(tmp_path / "lev")]) == 2
+    assert main(["leverage", str(sweep), "--sel", "hydrology.scale=0.84", "--samples", "100", "--out", str(tmp_path / "lev")]) == 0
+    assert main(["report", str(sweep), "--sel", "scale=0.84", "--out", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Assumptions and sources" in page and "Provenance" in page and "qt-rule" in page
+    assert main(["report", str(sweep), "--out", str(tmp_path / "r1.html")]) == 0
+    assert "hydrology.scale = 1.0 (its first value; choose another with --sel" in (tmp_path / "r1.html").read_text(encoding="utf-8")
+
+
+def test_format_xlsx_writes_the_summary_tables_as_a_workbook(tmp_path):
+    import openpyxl
+
+    out = tmp_path / "xl"
+    assert main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=2", "--format", "xlsx", "--out", str(out), "-q"]) == 0
+    book = openpyxl.load_workbook(out / "summary.xlsx")
+    assert book.sheetnames[:2] == ["about", "summary"] and "offtakes" in book.sheetnames
+    rows = {r[0]: r for r in book["summary"].iter_rows(values_only=True)}
+    csv = pd.read_csv(out / "summary.csv", index_col="state")
+    assert rows["UZB"][3] == pytest.approx(csv.loc["UZB", "shortfall_km3"])
+    assert "summary.xlsx" in (out / "outputs.json").read_text(encoding="utf-8")
+    assert main(["compare", str(RUNS / "rules_compare.toml"), "--set", "time.years=2", "--format", "xlsx", "--out", str(tmp_path / "c"), "-q"]) == 0
+    assert openpyxl.load_workbook(tmp_path / "c" / "compare.xlsx").sheetnames == ["about", "compare"]

@@ -24,8 +24,8 @@ def report(tmp_path_factory):
     """A folder holding a run (results.nc) and a small sweep over the Qosh Tepa level, and its report."""
     folder = tmp_path_factory.mktemp("report") / "baseline"
     assert main(["run", str(RUNS / "mean_year.toml"), "--set", "time.years=3", "--out", str(folder)]) == 0
-    run_sweep(RUNS / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", [0, 6, 12])], folder,
-              [("hydrology.members", 3), ("time.years", 2), ("rule", "upstream_first")], workers=0, progress=False)
+    run_sweep(RUNS / "qosh_tepa_sweep.toml", [("qosh_tepa.withdrawal_km3", [0, 6, 12]), ("rule", ["upstream_first", "icwc_quota"])], folder,
+              [("hydrology.members", 3), ("time.years", 2)], workers=0, progress=False)
     return write_report(folder)
 
 
@@ -56,6 +56,8 @@ def test_report_works_in_headless_chromium(report, tmp_path):
     assert result["errors"] == [], result
     assert result["images"] >= 7 and result["images_ok"], result
     assert result["slider"] and result["changed"], result
+    assert result["rules"] == 2 and result["rule_changed"], result  # the rule control redraws numbers and chart
+    assert result["bars"] >= 12 * 2, result  # a bar per month and state, drawn in the page
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line and ("Uncaught" in line or "Error" in line)]
     assert not console, console
     shot = report.parent / "report_screenshot.png"
