@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test calibrate parameter-sets venv clean
+.PHONY: demo test calibrate parameter-sets venv docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ calibrate: $(STAMP)
 
 parameter-sets: $(STAMP)
 	$(BIN)/hydro calibrate runs/hindcast.toml --install --out out/calibrate
+
+# the documentation site into site/: numbers and charts generated from the model, then a strict mkdocs build
+docs: $(STAMP)
+	$(BIN)/python -c "import mkdocs, material, mkdocstrings_handlers.python" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[docs]"
+	$(BIN)/python docs/generate.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf out .pytest_cache

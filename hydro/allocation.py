@@ -58,11 +58,17 @@ class AllocationRule:
 
     Parameters
     ----------
-    afghanistan : "outside" | "quota" | "capped"
-    afghan_quota_km3 : Afghanistan's annual limit under "quota", km3/yr (default 2.1: the Afghan use implied by
-        Protocol 566, marked unsourced in the reference).
-    qosh_tepa_cap_m3s, qosh_tepa_cap_km3 : the negotiated cap on Qosh Tepa under "capped" (one of them).
-    environment_first : pass the terminals' requirements down before any offtake takes.
+    afghanistan : {"outside", "quota", "capped"}
+        Afghanistan outside the ICWC limits, inside them with a quota, or with a negotiated cap on Qosh Tepa.
+    afghan_quota_km3 : float
+        Afghanistan's annual limit under "quota", km3/yr (default 2.1: the Afghan use implied by Protocol 566,
+        marked unsourced).
+    qosh_tepa_cap_m3s : float, optional
+        The negotiated cap on Qosh Tepa under "capped", m3/s (this or ``qosh_tepa_cap_km3``).
+    qosh_tepa_cap_km3 : float, optional
+        The same as an annual volume, km3/yr.
+    environment_first : bool
+        Pass the terminals' requirements down before any offtake takes.
     """
 
     name = ""

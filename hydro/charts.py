@@ -170,6 +170,7 @@ def shortfall_by_year(ds: xr.Dataset, ax=None):
         ax.plot(annual.water_year, annual.sel(state=s), marker="o", ms=3, label=s, color=STATE_COLOURS.get(s))
     ax.set_ylabel("shortfall (km³/yr)")
     ax.set_xlabel("water year (ending September)")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole water years, however few
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(title="state", fontsize=8)
