@@ -58,9 +58,9 @@ def years_label(ds) -> str:
 
 
 def overrides_text(ds) -> str:
-    """The --set overrides a run was made with, as 'key=value, ...' (empty when none)."""
+    """The --set overrides a run was made with, as 'key=value, ...' (empty when none); `ds` a Dataset or its attrs."""
     try:
-        overrides = json.loads(ds.attrs.get("overrides_json", "[]"))
+        overrides = json.loads(getattr(ds, "attrs", ds).get("overrides_json", "[]"))
     except ValueError:
         return ""
     return ", ".join(f"{k}={v}" for k, v in overrides)

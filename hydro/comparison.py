@@ -74,6 +74,7 @@ def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None
     # its own identity: the run document before the rule and level were set (each point's is that plus them)
     combined.attrs["run_config_json"] = json.dumps(base.doc, sort_keys=True, default=str)
     combined.attrs["rule"] = ",".join(rules)
+    combined.attrs["overrides_json"] = json.dumps(overrides, default=str)  # the --set of the comparison, not its points
     combined.attrs["qosh_tepa_withdrawal_km3"] = ",".join(f"{float(x):g}" for x in levels)
     table = pd.DataFrame(rows)
     return combined, table

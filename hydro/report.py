@@ -133,6 +133,30 @@ def plain_summary(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> str:
     return " ".join(x for x in (first, second, head) if x)
 
 
+def compare_summary(table: pd.DataFrame) -> str:
+    """One or two sentences from compare.csv: Qosh Tepa's cost to Uzbekistan and Turkmenistan under each rule (the
+    shortfall at each level less at the lowest, all years and, where the run has them, dry years)."""
+    mine = table[table.state.isin(STATES)]
+    levels = sorted(set(mine.qosh_tepa_km3))
+    if len(levels) < 2:
+        total = mine[mine.period == "all"].groupby("rule", sort=False).shortfall_km3.sum()
+        return ("Uzbekistan and Turkmenistan together go short of " + ", ".join(f"{v:.1f} km³ a year under {r}" for r, v in total.items())
+                + f" (Qosh Tepa at {levels[0]:g} km³/yr).")
+    low, high = levels[0], levels[-1]
+    parts = []
+    for period, words in (("all", "all years"), ("dry years", "dry years")):
+        sel = mine[mine.period == period]
+        if sel.empty:
+            continue
+        by = sel.groupby(["rule", "qosh_tepa_km3"], sort=False).shortfall_km3.sum()
+        costs = {r: by[(r, high)] - by[(r, low)] for r in dict.fromkeys(sel.rule)}
+        best, worst = min(costs, key=costs.get), max(costs, key=costs.get)
+        parts.append(f"In {words}, Qosh Tepa at {high:g} instead of {low:g} km³/yr costs Uzbekistan and Turkmenistan together "
+                     + ", ".join(f"{v:.1f} km³ a year under {r}" for r, v in costs.items())
+                     + (f": least under {best}, most under {worst}." if best != worst else "."))
+    return " ".join(parts)
+
+
 def band_note(ds: xr.Dataset) -> str:
     """What the bands in a run's figures are taken over (one sentence)."""
     n = ds.sizes["member"]
@@ -483,11 +507,20 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None, sel: di
     body += _sensitivity_section(folder)
     if (folder / "compare.csv").exists():
         table = pd.read_csv(folder / "compare.csv")
-        pivot = table.pivot_table(index=["period", "rule", "qosh_tepa_km3"], columns="state", values="shortfall_pct", sort=False)
-        body += "<h2>Allocation rules compared (shortfall, % of demand)</h2>"
+        attrs = _results_attrs(folder) or {}
+        if not run_path.exists():
+            title = attrs.get("title", title) + (f" ({analysis.overrides_text(attrs)})" if analysis.overrides_text(attrs) else "")
+            summary = f'<h2>In short</h2><p class="summary">{html.escape(compare_summary(table))}</p>'
+        pivot = table.pivot_table(index=["period", "rule", "qosh_tepa_km3"], columns="state", values=["shortfall_km3", "shortfall_pct"], sort=False)
+        pivot.columns = [f"{state} {'km3/yr' if col == 'shortfall_km3' else '%'}" for col, state in pivot.columns]
+        pivot = pivot[[c for st in dict.fromkeys(table.state) for c in (f"{st} km3/yr", f"{st} %")]]
+        body += "<h2>Allocation rules compared (shortfall, km3/yr and % of demand)</h2>"
+        if "protocol_566" in set(table.rule):
+            body += ('<p class="note">protocol_566 uses UNSOURCED limits (UZB 29.6, TKM 22.0, TJK 9.5 km3/yr): no primary text of '
+                     "the protocol was found; they are textbook figures, configurable.</p>")
         if (folder / "compare.png").exists():
             body += f'<figure><img alt="rules compared" src="data:image/png;base64,{base64.b64encode((folder / "compare.png").read_bytes()).decode()}"></figure>'
-        body += _table(pivot, 1)
+        body += _table(pivot, 2)
     if not provenance:  # a compare or a sweep: the attributes of its results
         attrs = _results_attrs(folder)
         provenance = _provenance_html(attrs) if attrs else ""

@@ -88,3 +88,22 @@ def test_the_report_opens_with_a_summary_written_from_its_numbers(tmp_path):
     assert page.index('class="summary"') < page.index("Key numbers")
     assert re.search(r"<h1>Mean year \(time.years=3, hydrology.scale=0.84\)</h1>", page)
     assert "mean year x 0.84" in page and "mean year, with" not in page
+
+
+def test_a_compare_report_says_what_each_rule_costs_and_keeps_its_notes(tmp_path):
+    """Its own title with the overrides, a summary of Qosh Tepa's cost per rule computed from compare.csv, km3 beside
+    %, the unsourced-limits note of protocol_566, assumptions and provenance (issue 14)."""
+    import pandas as pd
+
+    from hydro.report import compare_summary
+
+    out = tmp_path / "cmp"
+    assert main(["compare", str(RUNS / "rules_compare.toml"), "--rules", "upstream_first,protocol_566", "--set", "time.years=2", "--out", str(out), "-q"]) == 0
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    table = pd.read_csv(out / "compare.csv")
+    mine = table[(table.period == "all") & table.state.isin(["UZB", "TKM"]) & (table.rule == "protocol_566")]
+    cost = mine[mine.qosh_tepa_km3 == 6.0].shortfall_km3.sum() - mine[mine.qosh_tepa_km3 == 0.0].shortfall_km3.sum()
+    assert f"{cost:.1f} km³ a year under protocol_566" in compare_summary(table)
+    assert "(time.years=2)</h1>" in page and "UNSOURCED limits" in page and "UZB km3/yr" in page
+    assert "Assumptions and sources" in page and "Provenance" in page
