@@ -605,6 +605,30 @@ def schematic_layout(downstream: dict[str, str], returns: dict[str, str] | None 
     return pos
 
 
+def _offtake_shortfall_pct(ds: xr.Dataset) -> dict[str, float]:
+    """Each offtake's shortfall in % of its demand, summed over members and months."""
+    off = ds.isel(node=_offtakes_of(ds))
+    s_total, d_total = off.shortfall.sum(("member", "time")).values, off.demand.sum(("member", "time")).values
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return dict(zip((str(n) for n in off.node.values), np.where(d_total > 0, 100.0 * s_total / np.where(d_total > 0, d_total, 1), 0.0)))
+
+
+def _node_marker(ax, n: str, x: float, y: float, kind: str, fill, on: bool = True, size: float = 1.0, zorder: int = 3) -> None:
+    """One node's marker, the same in every map: offtakes circles filled by `fill` (their shortfall colour),
+    reservoirs squares (hollow when switched off), terminals triangles, inflows small blue circles, junctions dots."""
+    if kind == "offtake":
+        ax.scatter([x], [y], s=110 * size, c=[fill], edgecolors="black", linewidths=0.8, zorder=zorder)
+    elif kind == "reservoir":
+        colour = RESERVOIR_COLOURS.get(n, "#984ea3")
+        ax.scatter([x], [y], s=120 * size, marker="s", c=[colour] if on else ["white"], edgecolors=colour, linewidths=1.5, zorder=zorder)
+    elif kind == "terminal":
+        ax.scatter([x], [y], s=130 * size, marker="v", c=["#08519c"], edgecolors="black", linewidths=0.6, zorder=zorder)
+    elif kind == "inflow":
+        ax.scatter([x], [y], s=35 * size, c=["#3182bd"], edgecolors="white", linewidths=0.5, zorder=zorder)
+    else:
+        ax.scatter([x], [y], s=14 * size, c=["0.45"], zorder=zorder)
+
+
 def basin_map(ds: xr.Dataset, ax=None, positions: dict[str, tuple[float, float]] | None = None,
               downstream: dict[str, str] | None = None, returns: dict[str, str] | None = None, title: str | None = None):
     """A schematic map of the network (not geographic: the basin file has no coordinates).
@@ -638,12 +662,7 @@ def basin_map(ds: xr.Dataset, ax=None, positions: dict[str, tuple[float, float]]
     kind = dict(zip(names, (str(k) for k in ds.kind.values)))
     state = dict(zip(names, (str(s) for s in ds.state.values)))
     active = dict(zip(names, (int(a) for a in ds.active.values))) if "active" in ds.coords else {}
-    offtakes = _offtakes_of(ds)
-    off = ds.isel(node=offtakes)
-    s_total = off.shortfall.sum(("member", "time")).values
-    d_total = off.demand.sum(("member", "time")).values
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pct = dict(zip((str(n) for n in off.node.values), np.where(d_total > 0, 100.0 * s_total / np.where(d_total > 0, d_total, 1), 0.0)))
+    pct = _offtake_shortfall_pct(ds)
     for a, b in downstream.items():
         if a in xy and b in xy:
             ax.plot(*zip(xy[a], xy[b]), color="#6baed6", lw=2.2, zorder=1, solid_capstyle="round")
@@ -657,19 +676,7 @@ def basin_map(ds: xr.Dataset, ax=None, positions: dict[str, tuple[float, float]]
     for n in xy:  # a sweep keeps only some nodes: a node it lacks is an inflow when nothing flows into it
         kind.setdefault(n, "junction" if n in has_upstream or n in returns.values() else "inflow")
     for n, (x, y) in xy.items():
-        k = kind[n]
-        if k == "offtake":
-            ax.scatter([x], [y], s=110, c=[cmap(norm(pct.get(n, 0.0)))], edgecolors="black", linewidths=0.8, zorder=3)
-        elif k == "reservoir":
-            on = active.get(n, 1) == 1
-            ax.scatter([x], [y], s=120, marker="s", c=[RESERVOIR_COLOURS.get(n, "#984ea3")] if on else ["white"],
-                       edgecolors=RESERVOIR_COLOURS.get(n, "#984ea3"), linewidths=1.5, zorder=3)
-        elif k == "terminal":
-            ax.scatter([x], [y], s=130, marker="v", c=["#08519c"], edgecolors="black", linewidths=0.6, zorder=3)
-        elif k == "inflow":
-            ax.scatter([x], [y], s=35, c=["#3182bd"], edgecolors="white", linewidths=0.5, zorder=3)
-        else:
-            ax.scatter([x], [y], s=14, c=["0.45"], zorder=3)
+        _node_marker(ax, n, x, y, kind[n], cmap(norm(pct.get(n, 0.0))), active.get(n, 1) == 1)
     # labels: away from the river; beside a node of the stem, on the side no tributary or return flow comes in
     lines_at: dict[str, set[float]] = {n: set() for n in xy}
     for a, b in [*downstream.items(), *returns.items()]:
@@ -755,10 +762,7 @@ def geographic_map(ds: xr.Dataset, ax=None, title: str | None = None):
             q = float(flow.sel(node=a)) if flow is not None and a in names else 0.0
             ax.plot(*zip(xy[a], xy[b]), color=fcmap(0.35 + 0.65 * q / max(top_flow, 1e-9)), lw=1.0 + 5.0 * q / max(top_flow, 1e-9),
                     zorder=2, solid_capstyle="round")
-    off = ds.isel(node=_offtakes_of(ds))
-    s_total, d_total = off.shortfall.sum(("member", "time")).values, off.demand.sum(("member", "time")).values
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pct = dict(zip((str(n) for n in off.node.values), np.where(d_total > 0, 100.0 * s_total / np.where(d_total > 0, d_total, 1), 0.0)))
+    pct = _offtake_shortfall_pct(ds)
     cmap = plt.get_cmap("YlOrRd")
     norm = matplotlib.colors.Normalize(0.0, max(max(pct.values(), default=0.0), 1.0))
     kind = dict(zip(names, (str(k) for k in ds.kind.values)))
@@ -767,16 +771,8 @@ def geographic_map(ds: xr.Dataset, ax=None, title: str | None = None):
     qt = [n for n in names if n == "qosh_tepa"]
     for n, (x, y) in xy.items():
         k = kind.get(n, "junction")
-        if k == "offtake":
-            ax.scatter([x], [y], s=95, c=[cmap(norm(pct.get(n, 0.0)))], edgecolors="black", linewidths=0.8, zorder=4)
-        elif k == "reservoir":
-            on = active.get(n, 1) == 1
-            ax.scatter([x], [y], s=90, marker="s", c=[RESERVOIR_COLOURS.get(n, "#984ea3")] if on else ["white"],
-                       edgecolors=RESERVOIR_COLOURS.get(n, "#984ea3"), linewidths=1.5, zorder=4)
-        elif k == "terminal":
-            ax.scatter([x], [y], s=110, marker="v", c=["#08519c"], edgecolors="black", linewidths=0.6, zorder=4)
-        elif k == "inflow":
-            ax.scatter([x], [y], s=25, c=["#3182bd"], edgecolors="white", linewidths=0.5, zorder=4)
+        if k != "junction":  # junctions are river points on the map: the reaches show them
+            _node_marker(ax, n, x, y, k, cmap(norm(pct.get(n, 0.0))), active.get(n, 1) == 1, size=0.8, zorder=4)
         if k in ("offtake", "reservoir", "terminal"):
             label = n.replace("_", " ") + (f" {pct.get(n, 0.0):.0f} %" if k == "offtake" else "")
             ax.annotate(label, (x, y), xytext=(6, 4), textcoords="offset points", fontsize=8, zorder=5,

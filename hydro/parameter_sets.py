@@ -177,12 +177,3 @@ def with_set(scenario, values: dict[str, object]):
     doc["parameters"] = dict(values)
     doc.setdefault("uncertainty", {})["parameter_sets"] = 0
     return replace(scenario, doc=doc, parameters=dict(values), parameter_sets=0)
-
-
-def describe(scenario) -> str:
-    """One line saying which sets a run crosses with its members (empty when none)."""
-    n = int(scenario.parameter_sets)
-    if n == 0:
-        return ""
-    return (f"{n} behavioural parameter sets of the basin's parameter_sets x {scenario.members} hydrological member(s) = "
-            f"{n * scenario.members} simulations")
