@@ -41,6 +41,13 @@ _FIGURES = {
         "initial_storage": ("volume", False),
         "evaporation": ("rate", False),
         "max_release": ("rate", False),
+        # the power plant (hydro.energy): levels above sea level, head loss-free
+        "normal_level": ("length", False),
+        "dead_level": ("length", False),
+        "tailwater_level": ("length", False),
+        "plant_capacity": ("power", False),
+        "turbine_discharge": ("rate", False),
+        "efficiency": ("number", False),
     },
     "offtake": {
         "demand": ("rate", True),
@@ -58,9 +65,10 @@ _SETTINGS = {
     "offtake": {"return_to": (str, False), "qosh_tepa": (bool, False)},
     "terminal": {},
 }
+PLANT_FIGURES = ("normal_level", "dead_level", "tailwater_level", "plant_capacity", "turbine_discharge", "efficiency")  # all or none
 _REACH_FIGURES = {"loss_fraction": ("number", False), "min_flow": ("rate", False)}
 _FIGURE_KEYS = {"value", "source", "confidence", "range", "note"}
-_FRACTIONS = {"growing_share", "return_fraction", "conveyance_loss", "loss_fraction", "annual_cv", "lag1", "cross_correlation"}
+_FRACTIONS = {"growing_share", "return_fraction", "conveyance_loss", "loss_fraction", "annual_cv", "lag1", "cross_correlation", "efficiency"}
 _STOCHASTIC = {"lag1": ("number", True), "cross_correlation": ("number", True)}
 _TOP_KEYS = ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "historical_years", "recorded_figures", "parameter_sets", "map", "stochastic", "node", "reach"]
 
@@ -495,6 +503,8 @@ def _expected(dimension: str) -> str:
         "rate": "a rate with its unit, e.g. '650 m3/s' or '9.8 km3/yr'",
         "volume": "a volume with its unit, e.g. '6.8 km3'",
         "number": "a plain number",
+        "length": "a level or head with its unit, e.g. '910 m'",
+        "power": "a power with its unit, e.g. '3000 MW'",
     }[dimension]
 
 
@@ -561,6 +571,13 @@ def _load_nodes(raw_nodes, sources, regimes, curves, problems: Collector) -> dic
             elif regime in regimes and regimes[regime].sum() <= 0:
                 problems.add(f"{where}.regime", regime, "a regime with some flow in some month")
         if kind == "reservoir":
+            given = [k for k in PLANT_FIGURES if k in node.figures]
+            if given and len(given) < len(PLANT_FIGURES):
+                problems.add(where, f"<power plant with {', '.join(given)}>", "all of " + ", ".join(PLANT_FIGURES) + " (or none: no plant)")
+            elif given and not (node.figure("tailwater_level") < node.figure("dead_level") < node.figure("normal_level")):
+                problems.add(f"{where}.dead_level", node.figures["dead_level"].text,
+                             f"levels with tailwater_level < dead_level < normal_level (found {node.figures['tailwater_level'].text}, "
+                             f"{node.figures['dead_level'].text}, {node.figures['normal_level'].text})")
             curve = node.settings.get("curve")
             if curve is not None and curve not in curves and curve not in BUILTIN_CURVES:
                 problems.add(f"{where}.curve", curve, "a curve of the reservoir curves CSV or built in: " + did_you_mean(curve, [*curves, *BUILTIN_CURVES]))

@@ -388,8 +388,14 @@ def _run(args) -> int:
         head, low = _qosh_tepa_head(scenario, ds, results)
         if head is not None:
             head.round(4).to_csv(tmp("qosh_tepa.csv"))
+        from hydro import energy
+
+        power = energy.summary(ds)
+        if len(power):
+            power.round(4).to_csv(tmp("energy.csv"))
         if args.format == "xlsx":
-            sheets = {"summary": summary, **{f"{t} years": summaries[f"{t} years"] for t in types}, "offtakes": offtakes, "terminals": terminals}
+            sheets = {"summary": summary, **{f"{t} years": summaries[f"{t} years"] for t in types}, "offtakes": offtakes, "terminals": terminals,
+                      **({"energy": power} if len(power) else {})}
             if head is not None:
                 sheets["qosh_tepa_head"] = head
             write_xlsx(tmp("summary.xlsx"), sheets, title)
@@ -420,6 +426,13 @@ def _run(args) -> int:
     say(terminals.round(2).to_string())
     say()
     written = ["results.nc", "summary.csv", "offtakes.csv", "shortfall.png"] + (["summary.xlsx"] if args.format == "xlsx" else [])
+    if len(power):
+        written.append("energy.csv")
+        for plant, row in power.iterrows():
+            say(f"Hydropower at {plant}: {row.energy_twh:.2f} TWh/yr ({row.energy_winter_twh:.2f} in October-March, {row.energy_summer_twh:.2f} "
+                f"in April-September; 5-95 %: {row.energy_twh_p05:.2f}-{row.energy_twh_p95:.2f}), {100 * row.release_apr_sep_share:.0f} % of its "
+                f"release in April-September, mean head {row.mean_head_m:.0f} m; table in energy.csv")
+        say()
     if head is not None:
         written.append("qosh_tepa.csv")
         share = 100.0 * head.withdrawal_km3.sum() / head.river_at_head_km3.sum()
@@ -429,7 +442,7 @@ def _run(args) -> int:
               f"highest month ({calendar.month_name[int(head.share_pct.idxmax())]}); monthly table in qosh_tepa.csv")
         for where, (with_qt, without) in low.items():
             say(f"Low flow {where} (monthly mean discharge exceeded in 95 % of member-months): {with_qt:,.0f} m3/s with Qosh Tepa, "
-                  f"{without:,.0f} without ({100.0 * (with_qt - without) / without:+.1f} %)")
+                  f"{without:,.0f} without" + (f" ({100.0 * (with_qt - without) / without:+.1f} %)" if without > 0 else " (none without it either: no relative change)"))
         say()
     say(f"wrote {', '.join(str(out / f) for f in written)} in {elapsed:.1f} s")
     return 0

@@ -63,6 +63,7 @@ def layout_json(network) -> str:
         "conveyance_loss": conveyance,
         "demand_annual_hm3": demand,
         "inflow_annual_hm3": inflow,
+        "hydropower": {name: dict(plant) for name, plant in getattr(network, "hydropower", {}).items()},  # hydro.energy
     }
     return json.dumps(doc, sort_keys=True)
 
@@ -86,6 +87,7 @@ class SavedNetwork:
     conveyance_loss: np.ndarray
     demand_annual: np.ndarray
     inflow_annual_all: np.ndarray
+    hydropower: dict = field(default_factory=dict)  # reservoir -> plant figures (m, MW, hm3/day, fraction)
     kind: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -139,6 +141,7 @@ def layout_from_json(text: str) -> SavedNetwork:
         loss_fraction=arr("loss_fraction"), min_flow=arr("min_flow_hm3_per_day"), capacity=arr("capacity"),
         dead_storage=arr("dead_storage_hm3"), return_to=ret, return_fraction=arr("return_fraction"),
         conveyance_loss=arr("conveyance_loss"), demand_annual=arr("demand_annual_hm3"), inflow_annual_all=arr("inflow_annual_hm3"),
+        hydropower={str(k): {str(f): float(v) for f, v in plant.items()} for k, plant in doc.get("hydropower", {}).items()},
     )
 
 

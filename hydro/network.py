@@ -8,11 +8,11 @@ compiled as a junction: it passes water through and holds none.
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from hydro.basin import Basin
+from hydro.basin import PLANT_FIGURES, Basin
 
 INFLOW, JUNCTION, RESERVOIR, OFFTAKE, TERMINAL = range(5)
 KIND_CODE = {"inflow": INFLOW, "junction": JUNCTION, "reservoir": RESERVOIR, "offtake": OFFTAKE, "terminal": TERMINAL}
@@ -57,6 +57,8 @@ class Network:
     terminal_idx: np.ndarray
     terminal_requirement_annual: np.ndarray  # hm3/yr
     terminal_growing_share: np.ndarray
+    # power plants at enabled reservoirs (hydro.energy): name -> figures in model units (m, MW, hm3/day, fraction)
+    hydropower: dict = field(default_factory=dict)
 
     def __post_init__(self):
         # lookups for the time loop: node index -> position among nodes of its kind
@@ -265,4 +267,6 @@ def compile_network(basin: Basin, enabled: dict[str, bool] | None = None) -> Net
         terminal_idx=np.array(terminals, dtype=int),
         terminal_requirement_annual=np.array([nodes[i].figures["requirement"].annual_hm3 if "requirement" in nodes[i].figures else 0.0 for i in terminals]),
         terminal_growing_share=np.array([nodes[i].figure("growing_share", 0.5) for i in terminals]),
+        hydropower={nodes[i].name: {k: nodes[i].figure(k) for k in PLANT_FIGURES} for i in reservoirs
+                    if all(k in nodes[i].figures for k in PLANT_FIGURES)},
     )

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 COST_STATES = ("UZB", "TKM")
-DISPLAY = {"volume": ("km3", 1e-3), "rate": ("km3/yr", 365.25e-3)}  # model units (hm3, hm3/day) as shown
+DISPLAY = {"volume": ("km3", 1e-3), "rate": ("km3/yr", 365.25e-3), "length": ("m", 1.0), "power": ("MW", 1.0)}  # model units as shown
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Parameter:
     def text(self, v: float):
         """The value as written in a run's [parameters]."""
         v = float(v)
-        return {"volume": f"{v!r} hm3", "rate": f"{v!r} hm3/day"}.get(self.dimension, v)
+        return {"volume": f"{v!r} hm3", "rate": f"{v!r} hm3/day", "length": f"{v!r} m", "power": f"{v!r} MW"}.get(self.dimension, v)
 
 
 def parameter_overrides(params: list[Parameter], values: dict[str, float]) -> list[tuple[str, object]]:
@@ -58,11 +58,15 @@ def ranged(basin, params: list[Parameter]) -> list[Parameter]:
 
 
 def parameters(basin) -> list[Parameter]:
-    """The basin's ranged figures, grouped by name, source and range (Qosh Tepa's demand is left out: the run
-    file's qosh_tepa.withdrawal_km3 replaces it)."""
+    """The basin's ranged figures that move water, grouped by name, source and range (Qosh Tepa's demand is left
+    out: the run file's qosh_tepa.withdrawal_km3 replaces it; so are the power plants' figures)."""
+    from hydro.basin import PLANT_FIGURES
+
     groups: dict[tuple, list[tuple[str, object]]] = {}
     for node in basin.nodes.values():
         for key, fig in node.figures.items():
+            if key in PLANT_FIGURES:  # a plant's figures move its energy, never the water
+                continue
             if fig.range is not None and not (node.settings.get("qosh_tepa") and key == "demand"):
                 groups.setdefault((key, fig.source, fig.range, fig.value), []).append((f"node.{node.name}.{key}", fig, f"{node.name}: {key}"))
     for reach in basin.reaches:

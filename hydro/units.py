@@ -28,6 +28,9 @@ _UNITS = {
     "mm3/yr": ("rate", 1.0 / DAYS_PER_YEAR),
     "km3/month": ("rate", HM3_PER_KM3 * 12.0 / DAYS_PER_YEAR),
     "km3/yr": ("rate", HM3_PER_KM3 / DAYS_PER_YEAR),
+    "m": ("length", 1.0),  # a water level, metres above sea level (or a head, metres)
+    "mw": ("power", 1.0),  # units are matched lower-case: "3000 MW"
+    "gw": ("power", 1000.0),
 }
 _ALIASES = {"/year": "/yr", "/a": "/yr", "million m3": "hm3", "m³": "m3", "km³": "km3", "hm³": "hm3"}
 _PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)\s*$")
@@ -104,7 +107,8 @@ def parse_quantity(text, dimension: str | None = None) -> Quantity:
 
 
 def _example(dimension: str) -> str:
-    return {"volume": "'6.8 km3'", "rate": "'650 m3/s' or '6 km3/yr'", "number": "0.25"}.get(dimension, "'650 m3/s'")
+    return {"volume": "'6.8 km3'", "rate": "'650 m3/s' or '6 km3/yr'", "number": "0.25", "length": "'910 m'",
+            "power": "'3000 MW'"}.get(dimension, "'650 m3/s'")
 
 
 def m3s_to_hm3(q_m3s, days):
