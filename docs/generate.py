@@ -290,6 +290,9 @@ BASE_COLUMNS = {
     "state": "the state (AFG, TJK, UZB, TKM)",
     "offtake": "the offtake (canal or province), the table's index",
     "province": "the province it serves",
+    "energy_winter_twh": "hydropower of the state's plants in October-March, TWh/yr (empty for a state without a plant; hydro.energy)",
+    "energy_summer_twh": "the same in April-September, TWh/yr",
+    "energy_twh": "the same over the year, TWh/yr",
 }
 
 

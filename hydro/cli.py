@@ -378,7 +378,9 @@ def _run(args) -> int:
         ds = open_results(results, lazy=streamed)
         types = [t for t in ("dry", "normal", "wet") if t in set(pd.unique(ds.year_type.values.ravel()))]  # hashing: 2.4M strings
         summaries = metrics.state_summaries(ds, ["all", *(f"{t} years" for t in types)])
-        summary = summaries["all"]
+        from hydro import energy
+
+        summary = energy.with_energy(summaries["all"], ds)
         terminals = metrics.terminal_summary(ds)
         offtakes = metrics.offtake_summary(ds)
         summary.round(4).to_csv(tmp("summary.csv"))
@@ -388,8 +390,6 @@ def _run(args) -> int:
         head, low = _qosh_tepa_head(scenario, ds, results)
         if head is not None:
             head.round(4).to_csv(tmp("qosh_tepa.csv"))
-        from hydro import energy
-
         power = energy.summary(ds)
         if len(power):
             power.round(4).to_csv(tmp("energy.csv"))

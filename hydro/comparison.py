@@ -12,6 +12,7 @@ import math
 import pandas as pd
 import xarray as xr
 
+from hydro.energy import with_energy
 from hydro.errors import Problem, ScenarioError
 from hydro.metrics import PERIODS, state_summary
 from hydro.runner import run_scenario
@@ -62,7 +63,7 @@ def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None
             scenario = load_scenario(run_file, [*overrides, ("rule", rule), ("qosh_tepa.withdrawal_km3", float(level))])
             ds = run_scenario(scenario)
             for period in PERIODS:
-                table = state_summary(ds, period)
+                table = with_energy(state_summary(ds, period), ds, period)
                 for state, row in table.iterrows():
                     rows.append({"rule": rule, "qosh_tepa_km3": float(level), "period": period, "state": state, **row.to_dict()})
             by_level.append(ds)

@@ -99,3 +99,40 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
             "bypass_km3": float(p.bypass_hm3.sum("time").mean()) / years / 1000.0,
         })
     return pd.DataFrame(rows).set_index("plant")
+
+
+def state_energy(ds: xr.Dataset, period: str = "all") -> pd.DataFrame:
+    """Per state owning a plant: mean energy per year of `period` (TWh/yr) in winter (October-March), in summer
+    (April-September) and in all, over the member-years of the period (the years of :func:`hydro.metrics.state_summary`);
+    empty when the run has no plant."""
+    from hydro.metrics import member_years, period_mask
+
+    m = monthly(ds)
+    if not m:
+        return pd.DataFrame()
+    mask = period_mask(ds, period).transpose("member", "time").values
+    n = member_years(ds, period_mask(ds, period))
+    if n == 0:
+        return pd.DataFrame()
+    winter = np.isin(m.time.dt.month.values, WINTER_MONTHS)[None, :]
+    state_of = dict(zip((str(x) for x in ds.node.values), (str(x) for x in ds.state.values)))
+    rows = {}
+    for plant in m.plant.values:
+        gwh = m.energy_gwh.sel(plant=plant).transpose("member", "time").values
+        row = rows.setdefault(state_of.get(str(plant), "?"), {"energy_winter_twh": 0.0, "energy_summer_twh": 0.0})
+        row["energy_winter_twh"] += float(gwh[mask & winter].sum()) / n / 1000.0
+        row["energy_summer_twh"] += float(gwh[mask & ~winter].sum()) / n / 1000.0
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table["energy_twh"] = table.energy_winter_twh + table.energy_summer_twh
+    table.index.name = "state"
+    return table
+
+
+ENERGY_COLUMNS = ("energy_winter_twh", "energy_summer_twh", "energy_twh")
+
+
+def with_energy(table: pd.DataFrame, ds: xr.Dataset, period: str = "all") -> pd.DataFrame:
+    """A state summary (index state) with the energy of each state's plants beside its shortfall (TWh/yr over the
+    same member-years; empty cells for a state without a plant); `table` itself when the run has no plant."""
+    power = state_energy(ds, period)
+    return table.join(power[list(ENERGY_COLUMNS)], how="left") if len(power) and len(table) else table

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hydro import analysis, charts, metrics
+from hydro import analysis, charts, energy, metrics
 from hydro.results import atomic_file
 
 STATES = ("UZB", "TKM")
@@ -205,6 +205,11 @@ def _run_section(ds: xr.Dataset, others: dict[str, xr.Dataset]) -> tuple[str, st
              "worst monthly shortfall per failure event, as a share of demand.</p>" + _table(metrics.state_performance(ds), 3))
     body += "<h3>Per offtake (km3 per year)</h3>" + _table(metrics.offtake_summary(ds))
     body += "<h3>Terminals (km3 per year)</h3>" + _table(metrics.terminal_summary(ds))
+    power = energy.summary(ds)
+    if len(power):
+        body += ("<h3>Hydropower (TWh per year)</h3><p>Energy from each plant's turbined release and head (hydro.energy): "
+                 "winter is October-March; the band is over the members; the bypass passes the turbines and produces nothing.</p>"
+                 + _table(power, 3))
     note = " ".join(x for x in (numbers.attrs.get("years", ""), band_note(ds), numbers.attrs.get("cost_shares", "")) if x)
     return _table(numbers) + f'<p class="note">{html.escape(note)}</p>', body
 

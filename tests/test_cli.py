@@ -104,9 +104,11 @@ def test_results_nc_provenance(baseline_run):
 def test_summary_csv(baseline_run):
     summary = pd.read_csv(baseline_run["out"] / "summary.csv", index_col="state")
     assert list(summary.index) == ["AFG", "TJK", "UZB", "TKM"]
+    from hydro.energy import ENERGY_COLUMNS
     from hydro.metrics import SUMMARY_COLUMNS
 
-    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert list(summary.columns) == [*SUMMARY_COLUMNS, *ENERGY_COLUMNS]  # Tajikistan's hydropower beside its shortfall
+    assert summary.loc["TJK", "energy_twh"] > 10 and summary.energy_twh.drop("TJK").isna().all()
     assert (summary.shortfall_km3_p05 == summary.shortfall_km3).all()  # one member, figures as written: no band
     np.testing.assert_allclose(summary.demand_km3 - summary.withdrawal_km3, summary.shortfall_km3, atol=2e-4)
     assert (summary.shortfall_km3 >= 0).all()
