@@ -124,10 +124,11 @@ SUMMARY_COLUMNS = ["demand_km3", "withdrawal_km3", "shortfall_km3", "shortfall_p
 
 def variance_shares(values: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
     """Shares of the variance of `values` between the `groups` (parameter sets) and within them (hydrological
-    members): the law of total variance, (between, within) / total; (nan, nan) when nothing varies."""
+    members): the law of total variance, (between, within) / total; (nan, nan) when nothing varies beyond a
+    millionth of the values' scale (the rounding of float32 results)."""
     values = np.asarray(values, dtype=float)
     total = float(values.var()) if len(values) else 0.0
-    if total <= 1e-18 * max(1.0, float(np.abs(values).max(initial=0.0))) ** 2:
+    if np.sqrt(total) <= 1e-6 * max(1.0, float(np.abs(values).max(initial=0.0))):  # float32 rounding is not a spread
         return np.nan, np.nan
     _, index = np.unique(groups, return_inverse=True)
     means = np.bincount(index, values) / np.bincount(index)

@@ -17,6 +17,7 @@ sets itself in ``[parameters]`` keep the run file's value in every set.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -150,7 +151,7 @@ def check(basin, n: int, where: str) -> list[Problem]:
     except ScenarioError as err:
         return err.problems
     if n > len(sets.values):
-        return [Problem(where, "uncertainty.parameter_sets", n, f"at most {len(sets.values)}, the sets in {sets.path}")]
+        return [Problem(where, "uncertainty.parameter_sets", n, f"at most {len(sets.values)}, the sets in {os.path.normpath(sets.path)}")]
     return []
 
 

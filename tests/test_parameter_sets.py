@@ -158,3 +158,13 @@ def test_install_into_a_basin_without_a_sets_file_is_refused(tmp_path, capsys):
     run.write_text((RUNS / "hindcast.toml").read_text(encoding="utf-8").replace("../basins/amu_darya", "amu"), encoding="utf-8")
     assert main(["calibrate", str(run), "--samples", "2", "--refine", "0", "--install", "--out", str(tmp_path / "cal")]) == 2
     assert "parameter_sets" in capsys.readouterr().err and not (tmp_path / "cal").exists()
+
+
+def test_float32_rounding_is_not_a_spread():
+    """A state that never goes short has no variance to split, even when float32 storage leaves crumbs of 1e-8 km3
+    (found on a streamed summary run, session 4)."""
+    from hydro.metrics import variance_shares
+
+    crumbs = np.array([0.0, 3e-8, 1e-8, 0.0])
+    assert all(np.isnan(variance_shares(crumbs, np.array([0, 0, 1, 1]))))
+    assert variance_shares(np.array([1.0, 1.2, 2.0, 2.2]), np.array([0, 0, 1, 1]))[0] == pytest.approx(0.25 / 0.26)
