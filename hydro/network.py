@@ -191,9 +191,12 @@ def topological_order(basin: Basin) -> list[str]:
     return order
 
 
-def compile_network(basin: Basin, enabled: dict[str, bool] | None = None) -> Network:
-    """Build the arrays; `enabled` switches reservoirs on or off by name (overriding the basin file)."""
+def compile_network(basin: Basin, enabled: dict[str, bool] | None = None, regulation: dict[str, float] | None = None) -> Network:
+    """Build the arrays; `enabled` switches reservoirs on or off by name (overriding the basin file); `regulation`
+    weighs a reservoir's target curve against holding it full: month-end target = w x the basin's curve + (1 - w) x
+    full (w = 1 as operated; w = 0 the reservoir stays full and passes the river as it comes)."""
     enabled = dict(enabled or {})
+    regulation = dict(regulation or {})
     order = topological_order(basin)
     pos = {n: i for i, n in enumerate(order)}
     nodes = [basin.nodes[n] for n in order]
@@ -219,11 +222,9 @@ def compile_network(basin: Basin, enabled: dict[str, bool] | None = None) -> Net
 
     def curve_of(nd) -> np.ndarray:
         c = nd.settings["curve"]
-        if c == "full":
-            return np.ones(12)
-        if c == "empty":
-            return np.zeros(12)
-        return basin.curves[c].astype(float)
+        curve = np.ones(12) if c == "full" else np.zeros(12) if c == "empty" else basin.curves[c].astype(float)
+        w = regulation.get(nd.name, 1.0)
+        return w * curve + (1.0 - w) * np.ones(12)
 
     # reservoirs that support demand serve every offtake and terminal requirement downstream of them
     support = np.zeros((len(reservoirs), len(nodes)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 
 import hydro
@@ -77,3 +78,29 @@ def test_a_plant_needs_all_its_figures_in_order(tmp_path, edit, message):
     path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
     with pytest.raises(BasinError, match=message):
         load_basin(folder)
+
+
+def test_regulation_weighs_the_target_curve_against_a_full_reservoir():
+    """reservoirs.nurek.regulation = w: month-end targets w x the basin's curve + (1 - w) x full. At 0 Nurek stays
+    full and passes its inflow (less evaporation), so it releases what arrives, season by season."""
+    from hydro.basin import load_basin
+    from hydro.network import compile_network
+
+    basin = load_basin(AMU_DARYA)
+    base = compile_network(basin)
+    half = compile_network(basin, regulation={"nurek": 0.5})
+    r = list(base.reservoir_idx).index(base.index("nurek"))
+    np.testing.assert_allclose(half.reservoir_curve[r], 0.5 * base.reservoir_curve[r] + 0.5)
+    held = hydro.run(RUNS / "mean_year.toml", time__years=3, qosh_tepa__withdrawal_km3=0.0, overrides={"reservoirs.nurek.regulation": 0.0})
+    nurek = held.sel(node="nurek").isel(member=0)
+    arriving = (nurek.inflow + nurek.natural_inflow).values
+    np.testing.assert_allclose(nurek.flow.values + nurek.evaporation.values, arriving, rtol=1e-6, atol=1e-6)
+    assert energy.summary(held).loc["nurek", "release_apr_sep_share"] > 0.75  # the summer water passes in summer
+
+
+def test_regulation_outside_0_1_is_refused():
+    from hydro.errors import ScenarioError
+    from hydro.scenario import load_scenario
+
+    with pytest.raises(ScenarioError, match="reservoirs.nurek.regulation.*a weight from 0"):
+        load_scenario(RUNS / "mean_year.toml", [("reservoirs.nurek.regulation", 1.5)])
