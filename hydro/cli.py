@@ -380,7 +380,8 @@ def _run(args) -> int:
         summaries = metrics.state_summaries(ds, ["all", *(f"{t} years" for t in types)])
         from hydro import energy
 
-        summary = energy.with_energy(summaries["all"], ds)
+        months = energy.monthly(ds)  # read once for the summary's energy columns and energy.csv
+        summary = energy.with_energy(summaries["all"], ds, months=months)
         terminals = metrics.terminal_summary(ds)
         offtakes = metrics.offtake_summary(ds)
         summary.round(4).to_csv(tmp("summary.csv"))
@@ -390,7 +391,7 @@ def _run(args) -> int:
         head, low = _qosh_tepa_head(scenario, ds, results)
         if head is not None:
             head.round(4).to_csv(tmp("qosh_tepa.csv"))
-        power = energy.summary(ds)
+        power = energy.summary(ds, months)
         if len(power):
             power.round(4).to_csv(tmp("energy.csv"))
         if args.format == "xlsx":
@@ -608,20 +609,10 @@ def _sel(args) -> dict:
 
 
 def select(ds, sel: dict, where: str):
-    """`ds` at the --sel values: each key names a dimension beyond member, time and node, in full or by its last part
-    (ScenarioError naming the key and the values it has otherwise)."""
-    from hydro.errors import Problem, ScenarioError
+    """`ds` at the --sel values (:func:`hydro.results.selection`)."""
+    from hydro.results import selection
 
-    dims = [d for d in ds.dims if d not in ("member", "time", "node")]
-    for given, value in sel.items():
-        match = [d for d in dims if d == given or d.split(".")[-1] == given]
-        if not match:
-            raise ScenarioError([Problem(where, f"--sel {given}", value, f"a dimension of these results: {', '.join(dims) or '<none>'}")])
-        values = [v.item() if hasattr(v, "item") else v for v in ds[match[0]].values]
-        if value not in values:
-            raise ScenarioError([Problem(where, f"--sel {given}", value, f"one of its values: {values}")])
-        ds = ds.sel({match[0]: value})
-    return ds
+    return ds.sel(selection(ds, sel, where))
 
 
 def print_pdf(html_path: Path) -> Path:

@@ -12,7 +12,7 @@ import math
 import pandas as pd
 import xarray as xr
 
-from hydro.energy import with_energy
+from hydro.energy import monthly, with_energy
 from hydro.errors import Problem, ScenarioError
 from hydro.metrics import PERIODS, state_summary
 from hydro.runner import run_scenario
@@ -62,8 +62,9 @@ def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None
         for level in levels:
             scenario = load_scenario(run_file, [*overrides, ("rule", rule), ("qosh_tepa.withdrawal_km3", float(level))])
             ds = run_scenario(scenario)
+            months = monthly(ds)  # once per point, for every period's energy columns
             for period in PERIODS:
-                table = with_energy(state_summary(ds, period), ds, period)
+                table = with_energy(state_summary(ds, period), ds, period, months)
                 for state, row in table.iterrows():
                     rows.append({"rule": rule, "qosh_tepa_km3": float(level), "period": period, "state": state, **row.to_dict()})
             by_level.append(ds)

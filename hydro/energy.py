@@ -74,11 +74,12 @@ def monthly(ds: xr.Dataset) -> xr.Dataset:
                       coords={"member": ds.member.values, "time": ds.time.values, "plant": plants})
 
 
-def summary(ds: xr.Dataset) -> pd.DataFrame:
+def summary(ds: xr.Dataset, months: xr.Dataset | None = None) -> pd.DataFrame:
     """Per plant: mean annual energy (TWh/yr) in winter (October-March), summer (April-September) and the year, the
     share of the release in April-September, the mean head (m) and the bypass (km3/yr); the band of the annual
-    energy over the members (5th and 95th percentiles of each member's mean)."""
-    m = monthly(ds)
+    energy over the members (5th and 95th percentiles of each member's mean). `months`: :func:`monthly` of `ds`
+    when the caller has it already."""
+    m = monthly(ds) if months is None else months
     if not m:
         return pd.DataFrame()
     years = ds.sizes["time"] / 12.0
@@ -101,13 +102,13 @@ def summary(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("plant")
 
 
-def state_energy(ds: xr.Dataset, period: str = "all") -> pd.DataFrame:
+def state_energy(ds: xr.Dataset, period: str = "all", months: xr.Dataset | None = None) -> pd.DataFrame:
     """Per state owning a plant: mean energy per year of `period` (TWh/yr) in winter (October-March), in summer
     (April-September) and in all, over the member-years of the period (the years of :func:`hydro.metrics.state_summary`);
     empty when the run has no plant."""
     from hydro.metrics import member_years, period_mask
 
-    m = monthly(ds)
+    m = monthly(ds) if months is None else months
     if not m:
         return pd.DataFrame()
     mask = period_mask(ds, period).transpose("member", "time").values
@@ -131,8 +132,8 @@ def state_energy(ds: xr.Dataset, period: str = "all") -> pd.DataFrame:
 ENERGY_COLUMNS = ("energy_winter_twh", "energy_summer_twh", "energy_twh")
 
 
-def with_energy(table: pd.DataFrame, ds: xr.Dataset, period: str = "all") -> pd.DataFrame:
+def with_energy(table: pd.DataFrame, ds: xr.Dataset, period: str = "all", months: xr.Dataset | None = None) -> pd.DataFrame:
     """A state summary (index state) with the energy of each state's plants beside its shortfall (TWh/yr over the
     same member-years; empty cells for a state without a plant); `table` itself when the run has no plant."""
-    power = state_energy(ds, period)
+    power = state_energy(ds, period, months)
     return table.join(power[list(ENERGY_COLUMNS)], how="left") if len(power) and len(table) else table

@@ -230,7 +230,7 @@ def _sweep_section(folder: Path, sel: dict | None = None) -> str:
     if QT_KEY not in table.columns:
         return "<p>This sweep does not vary the Qosh Tepa withdrawal: no slider.</p>"
     ds = open_sweep(folder)
-    fixed, notes = _fix_other_keys(ds, table, sel or {})
+    fixed, notes = _fix_other_keys(ds, sel or {}, str(folder))
     for key, value in fixed.items():
         ds = ds.sel({key: value})
         table = table[table[key] == value]
@@ -274,27 +274,16 @@ def _sweep_section(folder: Path, sel: dict | None = None) -> str:
 """
 
 
-def _fix_other_keys(ds: xr.Dataset, table: pd.DataFrame, sel: dict) -> tuple[dict, list[str]]:
-    """The value of every sweep key other than the Qosh Tepa level and the rule: from `sel` (its key written in full or
-    by its last part), else the first value; and a note for each key taken at its first value."""
-    from hydro.errors import Problem, ScenarioError
+def _fix_other_keys(ds: xr.Dataset, sel: dict, where: str) -> tuple[dict, list[str]]:
+    """The value of every sweep key other than the Qosh Tepa level and the rule: from `sel`
+    (:func:`hydro.results.selection`), else the first value; and a note for each key taken at its first value."""
+    from hydro.results import selection
 
-    keys = [d for d in ds.dims if d not in ("member", "time", "node")]
-    fixed, notes = {}, []
-    for given, value in sel.items():
-        match = [k for k in keys if k == given or k.split(".")[-1] == given]
-        if not match:
-            raise ScenarioError([Problem("<command line>", f"--sel {given}", value, f"a key the sweep varies: {', '.join(keys)}")])
-        values = [v.item() if hasattr(v, "item") else v for v in ds[match[0]].values]
-        if value not in values:
-            raise ScenarioError([Problem("<command line>", f"--sel {given}", value, f"one of the sweep's values: {values}")])
-        fixed[match[0]] = value
-    for key in keys:
-        if key not in fixed and key not in (QT_KEY, "rule") and ds.sizes[key] > 1:
+    fixed, notes = selection(ds, sel, where), []
+    for key in [d for d in ds.dims if d not in ("member", "time", "node", QT_KEY, "rule")]:
+        if key not in fixed and ds.sizes[key] > 1:
             fixed[key] = ds[key].values[0].item()
             notes.append(f"{key} = {fixed[key]} (its first value; choose another with --sel {key}=VALUE).")
-    if "rule" in fixed and "rule" in ds.dims:  # one rule chosen: the control offers only it
-        pass
     return fixed, notes
 
 

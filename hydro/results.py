@@ -447,6 +447,22 @@ def saved_network(ds: xr.Dataset):
     return layout_from_json(ds.attrs["network_json"])
 
 
+def selection(ds: xr.Dataset, sel: dict, where: str) -> dict:
+    """The --sel values as {dimension: value}: each key names a dimension beyond member, time and node, in full or by
+    its last part (ScenarioError naming the key and the dimensions or values it may take otherwise)."""
+    dims = [d for d in ds.dims if d not in ("member", "time", "node")]
+    chosen = {}
+    for given, value in sel.items():
+        match = [d for d in dims if d == given or d.split(".")[-1] == given]
+        if not match:
+            raise ScenarioError([Problem(where, f"--sel {given}", value, f"a dimension of these results: {', '.join(dims) or '<none>'}")])
+        values = [v.item() if hasattr(v, "item") else v for v in ds[match[0]].values]
+        if value not in values:
+            raise ScenarioError([Problem(where, f"--sel {given}", value, f"one of its values: {values}")])
+        chosen[match[0]] = value
+    return chosen
+
+
 def saved_networks(ds: xr.Dataset) -> list[tuple[np.ndarray, object]]:
     """(member positions, layout) for each group of members simulated on one network: every member on
     :func:`saved_network` for most runs; each parameter set's members on that set's layout when the run crossed the

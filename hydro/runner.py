@@ -107,10 +107,8 @@ def _run(scenario: Scenario, detail: str = "full") -> tuple[Inputs, xr.Dataset]:
     sets = of_run(scenario)
     if sets:  # each set in turn, its members numbered after the sets before it
         parts = [(_run(with_set(scenario, values), detail), number) for number, values in sets]
-        ds = stack_members([label_set(d, scenario, number, k) for k, ((_, d), number) in enumerate(parts)])
-        ds = _crossed_attrs(ds, [d for (_, d), _ in parts])
-        ds.attrs["parameter_set_networks_json"] = set_layouts_json(ds.attrs["network_json"], {n: d.attrs["network_json"] for (_, d), n in parts})
-        return parts[0][0][0], ds
+        labelled = [label_set(d, scenario, number, k) for k, ((_, d), number) in enumerate(parts)]
+        return parts[0][0][0], _crossed_attrs(stack_members(labelled), labelled)
     inputs = prepare(scenario)
     keep, nodes = detail_of(detail, inputs.network)
     arrays = simulate(inputs.network, inputs.inflows, inputs.demands, scenario.axis, inputs.rule, keep=keep, nodes=nodes,
@@ -139,11 +137,13 @@ def stack_members(parts: list[xr.Dataset]) -> xr.Dataset:
 
 
 def _crossed_attrs(ds: xr.Dataset, parts: list[xr.Dataset]) -> xr.Dataset:
-    """`ds` (the sets concatenated) with the largest mass-balance residual of its parts and a note of its sets."""
+    """`ds` (the sets concatenated) with the largest mass-balance residual of its `parts` (one labelled Dataset per
+    set), a note of its sets and each set's network layout (``parameter_set_networks_json``)."""
     for key in ("mass_balance_max_rel", "mass_balance_max_abs_hm3"):
         if key in ds.attrs:
             ds.attrs[key] = float(max(p.attrs[key] for p in parts))
     ds.attrs["parameter_sets"] = ",".join(str(int(x)) for x in dict.fromkeys(ds.parameter_set.values.tolist()))
+    ds.attrs["parameter_set_networks_json"] = set_layouts_json(ds.attrs["network_json"], {int(p.parameter_set.values[0]): p.attrs["network_json"] for p in parts})
     return ds
 
 
@@ -283,7 +283,6 @@ def run_with_counterparts(scenario: Scenario, detail: str = "full", tick=None) -
             if tick:
                 tick()
         ds = _crossed_attrs(stack_members([p[0] for p in parts]), [p[0] for p in parts])
-        ds.attrs["parameter_set_networks_json"] = set_layouts_json(ds.attrs["network_json"], {int(p[0].parameter_set.values[0]): p[0].attrs["network_json"] for p in parts})
         others = {n: stack_members([p[1][n] for p in parts]) for n in parts[0][1]}
         return ds, others
     return _run_with_counterparts(scenario, detail)

@@ -472,9 +472,10 @@ def open_sweep(folder: str | Path) -> xr.Dataset:
 def point_summary(ds: xr.Dataset) -> list[dict]:
     """Per state of one sweep point: mean and dry-year shortfall (km3/yr and % of demand), each with its 5-95 % band
     over the members and the share of the band's variance from parameter sets, the rows of sweep.csv."""
-    from hydro.energy import ENERGY_COLUMNS, with_energy
+    from hydro.energy import ENERGY_COLUMNS, monthly, with_energy
 
-    tables = {"": with_energy(state_summary(ds), ds), "dry_": with_energy(state_summary(ds, "dry years"), ds, "dry years")}
+    months = monthly(ds)
+    tables = {"": with_energy(state_summary(ds), ds, months=months), "dry_": with_energy(state_summary(ds, "dry years"), ds, "dry years", months)}
     columns = ("shortfall_km3", "shortfall_pct", "shortfall_km3_p05", "shortfall_km3_p95", "shortfall_pct_p05", "shortfall_pct_p95",
                "shortfall_from_parameters_pct", *ENERGY_COLUMNS)
     return [{"state": state, **{f"{prefix}{c}": (float(t.loc[state, c]) if state in t.index and c in t.columns else np.nan)
