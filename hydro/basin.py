@@ -61,16 +61,17 @@ _FIGURES = {
 _SETTINGS = {
     "inflow": {"regime": (str, True)},
     "junction": {},
-    "reservoir": {"curve": (str, True), "enabled": (bool, False), "demand_support": (bool, False)},
+    "reservoir": {"curve": (str, True), "enabled": (bool, False), "demand_support": (bool, False), "schedule": (str, False), "energy_demand": (str, False)},
     "offtake": {"return_to": (str, False), "qosh_tepa": (bool, False)},
     "terminal": {},
 }
+OPERATING_UNITS = {"km3": "a release schedule, km3 per calendar month", "GWh": "an energy demand, GWh per calendar month"}
 PLANT_FIGURES = ("normal_level", "dead_level", "tailwater_level", "plant_capacity", "turbine_discharge", "efficiency")  # all or none
 _REACH_FIGURES = {"loss_fraction": ("number", False), "min_flow": ("rate", False)}
 _FIGURE_KEYS = {"value", "source", "confidence", "range", "note"}
 _FRACTIONS = {"growing_share", "return_fraction", "conveyance_loss", "loss_fraction", "annual_cv", "lag1", "cross_correlation", "efficiency"}
 _STOCHASTIC = {"lag1": ("number", True), "cross_correlation": ("number", True)}
-_TOP_KEYS = ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "calibration", "historical_years", "recorded_figures", "parameter_sets", "map", "stochastic", "node", "reach"]
+_TOP_KEYS = ["format_version", "name", "title", "sources", "regimes", "reservoir_curves", "operating_tables", "calibration", "historical_years", "recorded_figures", "parameter_sets", "map", "stochastic", "node", "reach"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class Basin:
     stochastic: dict[str, Figure] = field(default_factory=dict)  # lag1, cross_correlation of annual flows
     historical: dict[int, dict] = field(default_factory=dict)  # year -> {"kind": "pct" | "km3", "jan_mar", "apr_sep", "oct_dec", "source"}
     map_folder: Path | None = None  # the map folder (hydro.geography): display only, not part of sha256
+    operating_tables: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # name -> (unit, 12 values Jan-Dec): "km3" release schedules, "GWh" energy demands
 
     def figures(self):
         """Every sourced figure as (key path, Figure), for tables of assumptions."""
@@ -179,12 +181,18 @@ def load_basin(path: str | Path, parameters: dict[str, object] | None = None) ->
     for name, values in curves.items():
         if np.any(values < 0) or np.any(values > 1):
             problems.add(f"curve {name!r}", values.tolist(), "12 fractions of active storage between 0 and 1", file=files["reservoir_curves"])
+    operating_units: dict[str, str] = {}
+    tables = _load_monthly(folder, doc.get("operating_tables"), "table", problems, files, "operating_tables", operating_units)
+    for name, unit in operating_units.items():
+        if unit not in OPERATING_UNITS:
+            problems.add(f"table {name!r}.unit", unit, "one of " + ", ".join(f"{u!r} ({what})" for u, what in OPERATING_UNITS.items()), file=files["operating_tables"])
+    operating = {name: (operating_units[name], values) for name, values in tables.items()}
     if "calibration" in doc:
         if isinstance(doc["calibration"], str) and doc["calibration"]:
             files["calibration"] = folder / doc["calibration"]
         else:
             problems.add("calibration", doc["calibration"], "the name of the calibration TOML beside basin.toml")
-    for key in ("sources", "regimes", "reservoir_curves", "historical_years", "recorded_figures", "parameter_sets"):
+    for key in ("sources", "regimes", "reservoir_curves", "operating_tables", "historical_years", "recorded_figures", "parameter_sets"):
         if key in doc and not (isinstance(doc[key], str) and doc[key]):
             problems.add(key, doc[key], "a file name beside basin.toml")
             doc = {k: v for k, v in doc.items() if k != key}
@@ -218,7 +226,7 @@ def load_basin(path: str | Path, parameters: dict[str, object] | None = None) ->
             elif fig is not None:
                 stochastic[key] = fig
 
-    nodes = _load_nodes(doc.get("node"), sources, regimes, curves, problems)
+    nodes = _load_nodes(doc.get("node"), sources, regimes, curves, problems, operating)
     reaches = _load_reaches(doc.get("reach"), nodes, sources, problems)
     if not problems:
         _check_graph(nodes, reaches, problems)
@@ -239,6 +247,7 @@ def load_basin(path: str | Path, parameters: dict[str, object] | None = None) ->
         sources=sources,
         regimes=regimes,
         curves=curves,
+        operating_tables=operating,
         sha256=digest.hexdigest(),
         files=files,
         stochastic=stochastic,
@@ -331,8 +340,9 @@ def _load_sources(folder: Path, name, problems: Collector, files: dict) -> dict[
     return table
 
 
-def _load_monthly(folder: Path, name, what: str, problems: Collector, files: dict, label: str) -> dict[str, np.ndarray]:
-    """A CSV with columns `what`, unit, source, note, jan..dec: one row per named monthly table."""
+def _load_monthly(folder: Path, name, what: str, problems: Collector, files: dict, label: str, units: dict | None = None) -> dict[str, np.ndarray]:
+    """A CSV with columns `what`, unit, source, note, jan..dec: one row per named monthly table (each row's unit
+    goes into `units` when given)."""
     if name is None:
         return {}
     path = folder / str(name)
@@ -379,6 +389,8 @@ def _load_monthly(folder: Path, name, what: str, problems: Collector, files: dic
         if row[what] in tables:
             problems.add(key, row[what], f"a {what} name used once", file=path)
         tables[row[what]] = values
+        if units is not None:
+            units[row[what]] = row.get("unit") or ""
     return tables
 
 
@@ -508,7 +520,7 @@ def _expected(dimension: str) -> str:
     }[dimension]
 
 
-def _load_nodes(raw_nodes, sources, regimes, curves, problems: Collector) -> dict[str, Node]:
+def _load_nodes(raw_nodes, sources, regimes, curves, problems: Collector, operating: dict | None = None) -> dict[str, Node]:
     nodes: dict[str, Node] = {}
     if not isinstance(raw_nodes, list) or not raw_nodes:
         problems.add("node", raw_nodes if raw_nodes is not None else "<missing>", "a list of [[node]] tables")
@@ -581,6 +593,11 @@ def _load_nodes(raw_nodes, sources, regimes, curves, problems: Collector) -> dic
             curve = node.settings.get("curve")
             if curve is not None and curve not in curves and curve not in BUILTIN_CURVES:
                 problems.add(f"{where}.curve", curve, "a curve of the reservoir curves CSV or built in: " + did_you_mean(curve, [*curves, *BUILTIN_CURVES]))
+            for key, unit in (("schedule", "km3"), ("energy_demand", "GWh")):
+                table = node.settings.get(key)
+                if table is not None and (operating or {}).get(table, ("", None))[0] != unit:
+                    names = [n for n, (u, _) in (operating or {}).items() if u == unit]
+                    problems.add(f"{where}.{key}", table, f"a table of the operating tables CSV in {unit}: " + did_you_mean(table, names))
             cap, dead = node.figure("capacity"), node.figure("dead_storage")
             if cap is not None and dead is not None and dead > cap:
                 problems.add(f"{where}.dead_storage", node.figures["dead_storage"].text, f"at most the capacity ({node.figures['capacity'].text})")

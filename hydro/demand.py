@@ -1,7 +1,8 @@
 """Monthly demands of offtakes and requirements of terminals, with the run's Qosh Tepa settings applied.
 
 Offtake demand: the annual volume of the basin file, `growing_share` of it in April-September and the rest in
-October-March, spread by days within each season. Qosh Tepa: the run's annual target on the run's monthly
+October-March, spread by days within each season; less a filling's share of its state's limit while a reservoir
+fills from it (:func:`hydro.reservoirs.demand_factor`). Qosh Tepa: the run's annual target on the run's monthly
 pattern, nothing before its start month.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hydro.network import Network
+from hydro.reservoirs import demand_factor
 from hydro.scenario import QoshTepa
 from hydro.timeaxis import TimeAxis, seasonal_volumes
 from hydro.units import m3s_to_hm3
@@ -52,6 +54,7 @@ def qosh_tepa_monthly(qt: QoshTepa, network: Network, axis: TimeAxis) -> np.ndar
 def build_demands(network: Network, axis: TimeAxis, qt: QoshTepa | None) -> Demands:
     """Monthly demands for every offtake and requirements for every terminal of `network` over `axis`."""
     offtake = seasonal_volumes(network.offtake_demand_annual, network.offtake_growing_share, axis)
+    offtake = offtake * demand_factor(network, axis)  # a reservoir filled from its state's limit (hydro.reservoirs)
     terminal = seasonal_volumes(network.terminal_requirement_annual, network.terminal_growing_share, axis)
     capacity = network.offtake_capacity.copy()
     conveyance = network.offtake_conveyance_loss.copy()

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from hydro.energy import J_PER_GWH, RHO_G  # the plant's arithmetic, as the energy figures read it
+
 INFLOW, JUNCTION, RESERVOIR, OFFTAKE, TERMINAL = range(5)  # hydro.network's kind codes
 # rows of a month buffer: the routed variables in the order of hydro.variables.ROUTED
 NAT, INF, FLOW, WD, RET, LOSS, EVAP, STO, SPILL = range(9)
@@ -134,24 +136,47 @@ def _ceiling(net, plan, k, t, e, m, req, trial, r, ratio, pratio, remaining, buf
 
 
 @njit(cache=True, inline="always")
-def _operate(net, r, storage, water, month, days, need, buf, i):
-    """Reservoir r for one month (hydro.reservoirs): writes evaporation, spill and end storage into buf's column i;
-    returns what leaves (release + spill), hm3."""
+def _energy_release(op, r, t, avail, storage, days):
+    """Volume (hm3) the plant of reservoir r turbines to generate op.energy[t, r] GWh this month, at the head of the
+    month's mean storage (three fixed-point passes: the release lowers the level), at most the turbines' volume."""
+    span = max(op.full_cap[r] - op.full_dead[r], 1e-9)
+    turbines = op.turbine[r] * days
+    release = 0.0
+    for _ in range(3):
+        mean = 0.5 * (storage + max(avail - release, 0.0))
+        level = op.dead_level[r] + (mean - op.full_dead[r]) / span * (op.normal_level[r] - op.dead_level[r])
+        head = level - op.tailwater[r]
+        if head <= 1.0:  # below a metre of head the plant cannot meet a demand: it asks nothing
+            return 0.0
+        release = min(op.energy[t, r] * J_PER_GWH / (RHO_G * head * op.efficiency[r]) / 1e6, turbines)
+    return release
+
+
+@njit(cache=True, inline="always")
+def _operate(net, op, r, t, storage, water, month, days, need, buf, i):
+    """Reservoir r for month t (hydro.reservoirs: the policy's target or schedule, its bounds op.floor and
+    op.ceiling): writes evaporation, spill and end storage into buf's column i; returns what leaves (release +
+    spill), hm3."""
     cap = net.cap[r]
-    dead = net.dead[r]
+    floor = op.floor[t, r]
     rate = net.evap[r] * days / 365.25
     avail = storage + water
     evaporation = min(rate * storage / cap, avail) if cap > 0 else 0.0
     avail = avail - evaporation
-    target = dead + net.curve[r, month] * (cap - dead)
-    release = max(avail - target, 0.0)
+    scheduled = op.schedule[t, r]
+    if np.isnan(scheduled):
+        release = max(avail - op.target[t, r], 0.0)
+    else:
+        release = scheduled
     if net.support[r]:
         release = max(release, need)
+    if op.energy[t, r] > 0.0 and op.has_plant[r] > 0.0:
+        release = max(release, _energy_release(op, r, t, avail, storage, days))
     release = max(release, net.min_flow[i] * days)
-    release = min(release, max(avail - dead, 0.0))
+    release = min(release, max(avail - floor, 0.0))
     release = min(release, net.max_release[r] * days)
     new_storage = avail - release
-    spill = max(new_storage - cap, 0.0)
+    spill = max(new_storage - op.ceiling[t, r], 0.0)
     buf[EVAP, i] = evaporation
     buf[SPILL, i] = spill
     buf[STO, i] = new_storage - spill
@@ -159,7 +184,7 @@ def _operate(net, r, storage, water, month, days, need, buf, i):
 
 
 @njit(cache=True, inline="always")
-def _route(net, plan, t, e, m, month, days, natural, req, requirement, storage, buf, arriving,
+def _route(net, plan, op, t, e, m, month, days, natural, req, requirement, storage, buf, arriving,
            trial, r, ratio, pratio, remaining, x, room, kc):
     """Route month t for member m upstream first into buf (rows ROWS, zeroed by the caller). A trial month
     (trial=True, group ratio r) stops at the first group offtake that cannot take r x its request and returns
@@ -186,7 +211,7 @@ def _route(net, plan, t, e, m, month, days, natural, req, requirement, storage, 
                         need = need + net.sup_w[s] * c
                     else:
                         need = need + net.sup_w[s] * requirement[t, net.term_pos[j]]
-            leaving = _operate(net, rr, storage[rr], water, month, days, need, buf, i)
+            leaving = _operate(net, op, rr, t, storage[rr], water, month, days, need, buf, i)
         elif kd == OFFTAKE:
             k = net.off_pos[i]
             protected = 0.0
@@ -371,7 +396,7 @@ def _check_month(net, buf, start, t, rtol, expected, worst, row):
 
 
 @njit(cache=True, inline="always")
-def _member(net, plan, m, natural, req_all, requirement, month, days, storage0, slot, col, out, worst, fail, check, rtol):
+def _member(net, plan, op, m, natural, req_all, requirement, month, days, storage0, slot, col, out, worst, fail, check, rtol):
     """Run member m over every month; keep the rows with slot >= 0 at the nodes with col >= 0 in
     out[slot, m, :, col]; check each month if asked."""
     N = net.kind.shape[0]
@@ -408,7 +433,7 @@ def _member(net, plan, m, natural, req_all, requirement, month, days, storage0, 
         if plan.proportional:  # the largest common ratio every group offtake can get, by bisection
             tbuf[:, :] = 0.0
             kc[0] = 0.0
-            if not _route(net, plan, t, e, m, mo, d, natural, req, requirement, storage, tbuf, arriving,
+            if not _route(net, plan, op, t, e, m, mo, d, natural, req, requirement, storage, tbuf, arriving,
                           True, 1.0, 1.0, pratio, remaining, x, room, kc):
                 lo = 0.0
                 hi = 1.0
@@ -416,7 +441,7 @@ def _member(net, plan, m, natural, req_all, requirement, month, days, storage0, 
                     mid = (lo + hi) / 2
                     tbuf[:, :] = 0.0
                     kc[0] = 0.0
-                    if _route(net, plan, t, e, m, mo, d, natural, req, requirement, storage, tbuf, arriving,
+                    if _route(net, plan, op, t, e, m, mo, d, natural, req, requirement, storage, tbuf, arriving,
                               True, mid, 1.0, pratio, remaining, x, room, kc):
                         lo = mid
                     else:
@@ -424,7 +449,7 @@ def _member(net, plan, m, natural, req_all, requirement, month, days, storage0, 
                 ratio = lo
         buf[:, :] = 0.0
         kc[0] = 0.0
-        _route(net, plan, t, e, m, mo, d, natural, req, requirement, storage, buf, arriving,
+        _route(net, plan, op, t, e, m, mo, d, natural, req, requirement, storage, buf, arriving,
                False, 1.0, ratio, pratio, remaining, x, room, kc)
         for rr in range(storage.shape[0]):
             start[rr] = storage[rr]
@@ -440,13 +465,13 @@ def _member(net, plan, m, natural, req_all, requirement, month, days, storage0, 
 
 
 @njit(parallel=True, cache=True)
-def run(net, plan, natural, requests, requirement, month, days, storage0, slot, col, out, worst, fail, check, rtol):
-    """Run every member (in parallel): natural (M, T, I), requests (T, K), requirement (T, J) hm3; month (T,)
+def run(net, plan, op, natural, requests, requirement, month, days, storage0, slot, col, out, worst, fail, check, rtol):
+    """Run every member (in parallel); op: the reservoirs' operation (:class:`hydro.reservoirs.Operation`); natural (M, T, I), requests (T, K), requirement (T, J) hm3; month (T,)
     calendar month 0-11; days (T,); storage0 (R,) hm3; slot (9,) where each row of ROWS goes in out (S, M, T, n)
     and col (N,) where each node goes, -1 = not kept. worst (M, 3) and fail (M, len(FAIL_FIELDS)) are filled per
     member (fail[:, 0] = 0: passed)."""
     for m in prange(natural.shape[0]):
-        _member(net, plan, m, natural, requests, requirement, month, days, storage0, slot, col, out, worst, fail, check, rtol)
+        _member(net, plan, op, m, natural, requests, requirement, month, days, storage0, slot, col, out, worst, fail, check, rtol)
 
 
 @njit(parallel=True, cache=True)

@@ -59,6 +59,12 @@ class Network:
     terminal_growing_share: np.ndarray
     # power plants at enabled reservoirs (hydro.energy): name -> figures in model units (m, MW, hm3/day, fraction)
     hydropower: dict = field(default_factory=dict)
+    # the run's operation of each enabled reservoir (hydro.reservoirs): options (policy, energy_weight, ...), the
+    # filling (None when none), the schedule (12 hm3, Jan-Dec) and energy demand (12 GWh) its node names, else None
+    reservoir_options: list = field(default_factory=list)
+    reservoir_filling: list = field(default_factory=list)
+    reservoir_schedule: list = field(default_factory=list)
+    reservoir_energy_demand: list = field(default_factory=list)
 
     def __post_init__(self):
         # lookups for the time loop: node index -> position among nodes of its kind
@@ -116,7 +122,7 @@ Routing = namedtuple("Routing", [
     "kind", "down", "loss", "min_flow",  # (N,) kind code, downstream index (-1 none), reach loss fraction, min flow hm3/day
     "inflow_pos", "off_pos", "res_pos", "term_pos",  # (N,) position among nodes of its kind, -1 otherwise
     "off_node", "ret_frac", "ret_to",  # (K,) offtake node, return fraction, return node (-1 none)
-    "res_node", "cap", "dead", "evap", "max_release", "curve", "support",  # reservoirs (R,) hm3, hm3/yr, hm3/day; curve (R, 12)
+    "res_node", "cap", "dead", "evap", "max_release", "support",  # reservoirs (R,) hm3, hm3/yr, hm3/day (targets: hydro.reservoirs.Operation)
     "sup_ptr", "sup_node", "sup_w",  # demand support: reservoir r serves nodes sup_node[sup_ptr[r]:sup_ptr[r + 1]], weights sup_w
 ])
 Routing.__doc__ = "The network as plain arrays for the compiled monthly loop (hydro.kernel), nodes in topological order."
@@ -155,7 +161,6 @@ def routing_arrays(network) -> Routing:
         res_node=np.ascontiguousarray(network.reservoir_idx, dtype=np.int64),
         cap=np.ascontiguousarray(network.reservoir_capacity, dtype=float), dead=np.ascontiguousarray(network.reservoir_dead, dtype=float),
         evap=figure("reservoir_evaporation", R), max_release=figure("reservoir_max_release", R, np.inf),
-        curve=figure("reservoir_curve", (R, 12)).reshape(R, 12),
         support=np.ascontiguousarray(getattr(network, "reservoir_demand_support", np.zeros(R, dtype=bool)), dtype=np.bool_),
         sup_ptr=np.array(ptr, dtype=np.int64), sup_node=np.array(node, dtype=np.int64), sup_w=np.array(w, dtype=float),
     )
@@ -191,12 +196,16 @@ def topological_order(basin: Basin) -> list[str]:
     return order
 
 
-def compile_network(basin: Basin, enabled: dict[str, bool] | None = None, regulation: dict[str, float] | None = None) -> Network:
-    """Build the arrays; `enabled` switches reservoirs on or off by name (overriding the basin file); `regulation`
-    weighs a reservoir's target curve against holding it full: month-end target = w x the basin's curve + (1 - w) x
-    full (w = 1 as operated; w = 0 the reservoir stays full and passes the river as it comes)."""
+def compile_network(basin: Basin, enabled: dict[str, bool] | None = None, operation: dict[str, dict] | None = None) -> Network:
+    """Build the arrays; `enabled` switches reservoirs on or off by name (overriding the basin file); `operation`
+    gives a reservoir's run-file options (:func:`hydro.reservoirs.check_options`): ``regulation`` w weighs its target
+    curve against holding it full (month-end target = w x the basin's curve + (1 - w) x full: w = 1 as operated,
+    w = 0 the reservoir stays full and passes the river as it comes), ``policy``, ``energy_weight``, ``filling``."""
+    from hydro.reservoirs import filling_of
+
     enabled = dict(enabled or {})
-    regulation = dict(regulation or {})
+    operation = {k: dict(v) for k, v in (operation or {}).items()}
+    regulation = {k: v["regulation"] for k, v in operation.items() if "regulation" in v}
     order = topological_order(basin)
     pos = {n: i for i, n in enumerate(order)}
     nodes = [basin.nodes[n] for n in order]
@@ -236,6 +245,14 @@ def compile_network(basin: Basin, enabled: dict[str, bool] | None = None, regula
             if kind[cur] in (OFFTAKE, TERMINAL):
                 support[r, cur] = 1.0 / factor
 
+    def state_limit(state: str) -> float:  # the state's annual limit: the demand of its offtakes, hm3/yr
+        return float(sum(nodes[i].figures["demand"].annual_hm3 for i in offtakes if nodes[i].state == state))
+
+    def table(nd, key: str, scale: float):
+        name = nd.settings.get(key)
+        return None if name is None else basin.operating_tables[name][1].astype(float) * scale
+
+    options = [operation.get(nodes[i].name, {}) for i in reservoirs]
     return Network(
         basin=basin,
         names=order,
@@ -270,4 +287,8 @@ def compile_network(basin: Basin, enabled: dict[str, bool] | None = None, regula
         terminal_growing_share=np.array([nodes[i].figure("growing_share", 0.5) for i in terminals]),
         hydropower={nodes[i].name: {k: nodes[i].figure(k) for k in PLANT_FIGURES} for i in reservoirs
                     if all(k in nodes[i].figures for k in PLANT_FIGURES)},
+        reservoir_options=options,
+        reservoir_filling=[filling_of(o, state_limit(nodes[i].state)) for o, i in zip(options, reservoirs)],
+        reservoir_schedule=[table(nodes[i], "schedule", 1000.0) for i in reservoirs],
+        reservoir_energy_demand=[table(nodes[i], "energy_demand", 1.0) for i in reservoirs],
     )

@@ -61,7 +61,7 @@ def build_inflows(scenario: Scenario, network: Network, params: Parameters) -> t
 def prepare(scenario: Scenario) -> Inputs:
     """Load the basin, compile the network with the run's reservoir switches, build inflows and demands."""
     basin = load_basin(scenario.basin_path, scenario.parameters)
-    network = compile_network(basin, scenario.reservoirs_enabled, scenario.reservoirs_regulation)
+    network = compile_network(basin, scenario.reservoirs_enabled, scenario.reservoirs_operation)
     rule = make_rule(scenario.rule, str(scenario.path or "<run>"), scenario.allocation)
     h = scenario.hydrology
     params = Parameters.of(network, h["annual_cv"], h["lag1"], h["cross_correlation"])

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from hydro.errors import TOO_DEEP, Collector, ScenarioError, did_you_mean, read_failure, too_deep
+from hydro.reservoirs import OVERRIDE_KEYS, check_options
 from hydro.timeaxis import TimeAxis, parse_month
 
 FORMAT_VERSION = 1
@@ -124,7 +125,7 @@ class Scenario:
     parameters: dict = field(default_factory=dict)  # [parameters]: basin figure path -> value (hydro.basin.set_parameters)
     analysis: dict = field(default_factory=lambda: {"dry_exceedance": 0.75, "wet_exceedance": 0.25, "warmup_years": 1})  # analysis.* after defaults
     overrides: list = field(default_factory=list)  # the --set (key, value) pairs applied to the run file
-    reservoirs_regulation: dict = field(default_factory=dict)  # reservoirs.<name>.regulation: weight of the target curve
+    reservoirs_operation: dict = field(default_factory=dict)  # reservoirs.<name>: options other than enabled (hydro.reservoirs.check_options)
     parameter_sets: int = 0  # uncertainty.parameter_sets: the basin's behavioural sets crossed with the members (hydro.parameter_sets)
 
     @property
@@ -183,9 +184,9 @@ def apply_overrides(doc: dict, overrides: list[tuple[str, object]], basin_reserv
     """Return a copy of `doc` with each (dotted key, value) set; unknown keys raise with the nearest known key."""
     doc = copy.deepcopy(doc)
     problems = Collector("<command line>")
-    known = list(SCHEMA) + [f"reservoirs.{r}.{k}" for r in (basin_reservoirs or []) for k in ("enabled", "regulation")]
+    known = list(SCHEMA) + [f"reservoirs.{r}.{k}" for r in (basin_reservoirs or []) for k in OVERRIDE_KEYS]
     for key, value in overrides:
-        dynamic = (key.startswith("reservoirs.") and key.endswith((".enabled", ".regulation")) and basin_reservoirs is None) or (
+        dynamic = (key.startswith("reservoirs.") and key.endswith(tuple(f".{k}" for k in OVERRIDE_KEYS)) and basin_reservoirs is None) or (
             key.startswith("allocation.") and key.count(".") == 1) or (  # rule options are checked against the rule
             key.startswith("parameters."))  # basin figures are checked against the basin
         if key not in known and not dynamic:
@@ -280,7 +281,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
     basin_path = (base / str(values["basin"])) if values.get("basin") else None
     reservoirs = doc.get("reservoirs", {}) if isinstance(doc.get("reservoirs", {}), dict) else {}
     enabled: dict[str, bool] = {}
-    regulation: dict[str, float] = {}
+    operation: dict[str, dict] = {}
     if basin_path is not None and not problems:
         basin = load_basin(basin_path)  # a BasinError is reported as it is: it names its own file
         if not any(nd.kind == "offtake" for nd in basin.nodes.values()):
@@ -291,18 +292,13 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
             if name not in names:
                 problems.add(f"reservoirs.{name}", "<unknown reservoir>", "a reservoir of the basin: " + did_you_mean(name, names))
                 continue
-            if not isinstance(table, dict) or not table or set(table) - {"enabled", "regulation"} or not isinstance(table.get("enabled", True), bool):
-                problems.add(f"reservoirs.{name}", table, "a table { enabled = true | false, regulation = 0..1 }")
+            options = check_options(name, table, basin.nodes[name], basin, values.get("time.start") or "", problems)
+            if options is None:
                 continue
-            if "regulation" in table:
-                w = table["regulation"]
-                if not (_is_number(w) and 0 <= w <= 1):
-                    problems.add(f"reservoirs.{name}.regulation", w, "a weight from 0 (held full: the river passes as it comes) "
-                                 "to 1 (the basin's target curve, as operated)")
-                    continue
-                regulation[name] = float(w)
             if "enabled" in table:
                 enabled[name] = table["enabled"]
+            if set(options) - {"policy"} or options["policy"] != "curve":
+                operation[name] = options
 
     parameters = _flatten(doc.get("parameters", {})) if isinstance(doc.get("parameters", {}), dict) else {}
     if not isinstance(doc.get("parameters", {}), dict):
@@ -375,7 +371,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
             conveyance_loss=float(values["qosh_tepa.conveyance_loss"]),
         ),
         reservoirs_enabled=enabled,
-        reservoirs_regulation=regulation,
+        reservoirs_operation=operation,
         title=str(values["title"]),
         allocation=allocation,
         scale=float(values["hydrology.scale"]),

@@ -82,10 +82,10 @@ def simulate(network: Network, inflows: np.ndarray, demands: Demands, axis: Time
     natural = np.ascontiguousarray(inflows, dtype=float)
     requests = requests_of(demands, axis)
     plan = rule.plan(network, demands, axis, natural, requests, first_member)
-    storage0 = np.ascontiguousarray(res.initial_storage(network, int(axis.calendar_month[0])), dtype=float)
+    storage0 = np.ascontiguousarray(res.initial_storage(network, axis), dtype=float)
     worst = np.zeros((members, 3))
     fail = np.zeros((members, len(kernel.FAIL_FIELDS)))
-    kernel.run(routing_arrays(network), plan, natural, np.ascontiguousarray(requests, dtype=float),
+    kernel.run(routing_arrays(network), plan, res.operation(network, axis), natural, np.ascontiguousarray(requests, dtype=float),
                np.ascontiguousarray(demands.terminal, dtype=float), np.ascontiguousarray(axis.calendar_month, dtype=np.int64),
                np.ascontiguousarray(axis.days, dtype=float), storage0, slot, col, stored, worst, fail, bool(check), RELATIVE_TOLERANCE)
     if check:

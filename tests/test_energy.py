@@ -88,7 +88,7 @@ def test_regulation_weighs_the_target_curve_against_a_full_reservoir():
 
     basin = load_basin(AMU_DARYA)
     base = compile_network(basin)
-    half = compile_network(basin, regulation={"nurek": 0.5})
+    half = compile_network(basin, operation={"nurek": {"regulation": 0.5}})
     r = list(base.reservoir_idx).index(base.index("nurek"))
     np.testing.assert_allclose(half.reservoir_curve[r], 0.5 * base.reservoir_curve[r] + 0.5)
     held = hydro.run(RUNS / "mean_year.toml", time__years=3, qosh_tepa__withdrawal_km3=0.0, overrides={"reservoirs.nurek.regulation": 0.0})

@@ -258,7 +258,7 @@ def test_unknown_reservoir(tmp_path):
 
 def test_reservoir_table_must_hold_enabled_bool(tmp_path):
     path = write_run(tmp_path, run_text('[reservoirs.rogun]\nenabled = "no"\n'))
-    with pytest.raises(ScenarioError, match=one(f"{path}: reservoirs.rogun: found {{'enabled': 'no'}}, expected a table {{ enabled = true | false, regulation = 0..1 }}")):
+    with pytest.raises(ScenarioError, match=one(f"{path}: reservoirs.rogun.enabled: found 'no', expected true or false")):
         load_scenario(path)
 
 
