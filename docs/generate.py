@@ -307,6 +307,8 @@ def describe(column: str) -> str:
                 "is left out; the growing season, April-September, is counted per season)")
     if column.startswith("dry_"):
         return "the same over the dry water years: " + describe(column[4:])
+    if column.startswith("growing_"):
+        return "the same in the growing season (April-September), km3 per season: " + describe(column[8:])
     for suffix, q in (("_p05", "5th"), ("_p95", "95th")):
         if column.endswith(suffix):
             return f"{q} percentile over the simulations of each simulation's own mean of `{column[:-4]}` (the band's {'low' if q == '5th' else 'high'} end)"

@@ -389,6 +389,42 @@ def sweep_overview(table, states=("UZB", "TKM"), rules=None, key: str = QT_KEY):
     return fig
 
 
+def tradeoff(table, key: str, energy_state: str = "TJK", water_states=("UZB", "TKM"), title: str = ""):
+    """The water-energy trade-off across a sweep of an operating key (sweep.csv): x the growing-season (April-
+    September) shortfall of `water_states` together (km3 per season), y the winter (October-March) hydropower of
+    `energy_state`'s plants (TWh); one line per value of any other varied key, each point labelled with `key`'s value;
+    all years solid with the shortfall's 5-95 % band as whiskers, dry years dashed."""
+    others = [c for c in table.columns if c not in (key, "state") and not c.endswith(("_km3", "_pct", "_twh", "_p05", "_p95"))
+              and table[c].nunique() > 1]
+    groups = table.groupby(others, sort=False) if others else [((), table)]
+    fig, ax = plt.subplots(figsize=(8.3, 5.0), constrained_layout=True)
+    palette = plt.get_cmap("tab10")
+    for k, (value, rows) in enumerate(groups):
+        label = ", ".join(f"{o.split('.')[-1]} {_fmt(v)}" for o, v in zip(others, np.atleast_1d(value))) if others else ""
+        water = rows[rows.state.isin(water_states)].groupby(key, sort=True)
+        power = rows[rows.state == energy_state].set_index(key).sort_index()
+        if power.empty or "energy_winter_twh" not in power:
+            raise ValueError(f"the sweep has no hydropower for {energy_state}: its plants' energy columns are empty")
+        for prefix, style in (("", "-o"), ("dry_", "--s")):
+            x = water[f"{prefix}growing_shortfall_km3"].sum()
+            y = power[f"{prefix}energy_winter_twh"].reindex(x.index)
+            if not np.isfinite(x.to_numpy(dtype=float)).any():
+                continue
+            colour = palette(k)
+            ax.plot(x, y, style, color=colour, ms=4, lw=1.6, label=f"{label + ': ' if label else ''}{'dry years' if prefix else 'all years'}")
+            if not prefix and "growing_shortfall_km3_p05" in rows:
+                lo, hi = water["growing_shortfall_km3_p05"].sum(), water["growing_shortfall_km3_p95"].sum()
+                ax.hlines(y, lo.reindex(x.index), hi.reindex(x.index), color=colour, alpha=0.35, lw=1)
+            for xv, yv, v in zip(x, y, x.index):
+                ax.annotate(_fmt(v), (xv, yv), textcoords="offset points", xytext=(4, 4), fontsize=7, color=colour)
+    ax.set_xlabel(f"{' + '.join(water_states)} growing-season shortfall (km³ per April-September)")
+    ax.set_ylabel(f"{energy_state} winter hydropower (TWh, October-March)")
+    ax.set_title(title or f"Water against energy as {key} varies (labels: its value; whiskers: 5-95 % of the summed bands)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
 def _monthly_shortfall_pct(ds: xr.Dataset, by: str = "province") -> tuple[np.ndarray, list[str], list[str]]:
     """Shortfall in % of demand per offtake group (rows, upstream first) and month of the water year (12 columns,
     Oct-Sep): shortfall summed over members, years and the group's offtakes over demand summed likewise; NaN

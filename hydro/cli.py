@@ -158,6 +158,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="set each state's demand to its recorded use where a year publishes it (default: the run file's hindcast.observed_demand)")
     hin.add_argument("--out", default=None, help="output folder (default: out/hindcast)")
 
+    att = sub.add_parser("attribute", help="compound scenarios: run every combination of the run file's projects on and off; write attribution.csv")
+    att.add_argument("run_file", type=Path)
+    att.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
+    att.add_argument("--out", default=None, help="output folder (default: out/<run file name>_attribution)")
+
     sen = sub.add_parser("sensitivity", help="Qosh Tepa's cost to UZB + TKM at each end of every ranged basin figure; write sensitivity.csv and sensitivity.png")
     sen.add_argument("run_file", type=Path)
     sen.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
@@ -229,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args) -> int:
     handler = {"run": _run, "compare": _compare, "sweep": _sweep, "report": _report, "leverage": _leverage,
                "check": _check, "rerun": _rerun, "chart": _chart, "validate": _validate, "hindcast": _hindcast,
-               "sensitivity": _sensitivity, "uncertainty": _uncertainty, "calibrate": _calibrate}[args.command]
+               "sensitivity": _sensitivity, "uncertainty": _uncertainty, "calibrate": _calibrate, "attribute": _attribute}[args.command]
     if args.debug:
         return handler(args)
     previous = _on_signals(args)
@@ -537,6 +542,36 @@ def _compare(args) -> int:
     return 0
 
 
+def _attribute(args) -> int:
+    import json
+
+    from hydro.attribution import QUANTITIES, attribute, projects_of
+    from hydro.results import atomic_outputs
+    from hydro.scenario import load_scenario, parse_set
+
+    started = time.perf_counter()
+    overrides = [parse_set(s) for s in args.overrides]
+    scenario = load_scenario(args.run_file, overrides)
+    projects = projects_of(scenario.doc.get("attribution", {}).get("projects"), str(args.run_file))
+    out = _out_folder(args, scenario, scenario.name + "_attribution")
+    values, effects, provenance = attribute(args.run_file, overrides, projects)
+    with atomic_outputs(out, command_line(args)) as tmp:
+        effects.round(4).to_csv(tmp("attribution.csv"), index=False)
+        values.round(4).to_csv(tmp("attribution_runs.csv"), index=False)
+        with open(tmp("attribution.json"), "w", encoding="utf-8") as fh:
+            json.dump(provenance, fh, indent=1)
+    say(f"{scenario.title or scenario.name}: each project alone and together ({2 ** len(projects)} runs of "
+        f"{scenario.members} member(s) x {scenario.axis.months // 12 - scenario.warmup_months // 12} reported years; "
+        f"dry years: exceedance >= {scenario.analysis['dry_exceedance']:.0%} at Kerki)")
+    for period, table in effects.groupby("period", sort=False):
+        say(f"\n{period} (differences from the run without any project):")
+        shown = table.drop(columns="period").set_index("quantity")
+        shown.index = [f"{q} ({QUANTITIES[q].split(', ')[-1]})" for q in shown.index]
+        say(shown.round(2).to_string())
+    say(f"\nwrote {out / 'attribution.csv'}, {out / 'attribution_runs.csv'}, {out / 'attribution.json'} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def _sweep(args) -> int:
     import pandas as pd
 
@@ -560,12 +595,40 @@ def _sweep(args) -> int:
     keys = [k for k, _ in varies]
     pivot = table[table.state.isin(["UZB", "TKM"])].pivot_table(index=keys, columns="state", values=["shortfall_pct", "dry_shortfall_pct"], sort=False)
     say(pivot.round(1).to_string())
-    say(f"\nwrote {out / 'sweep.csv'} and {len(table) // max(table.state.nunique(), 1)} chunks in {out / 'chunks'} "
+    written = ""
+    if any(k.startswith("reservoirs.") for k in keys):  # an operating policy's sweep: its water-energy trade-off
+        from hydro import charts
+        from hydro.results import atomic_file
+
+        with atomic_file(out / "tradeoff.png") as tmp:
+            charts.save(tradeoff_figure(out), tmp, "png")
+        written = f", {out / 'tradeoff.png'}"
+    say(f"\nwrote {out / 'sweep.csv'}{written} and {len(table) // max(table.state.nunique(), 1)} chunks in {out / 'chunks'} "
           f"in {time.perf_counter() - started:.1f} s; open with hydro.open_sweep({str(out)!r})")
     return 0
 
 
-CHART_KINDS = ("shortfall", "heatmap", "exceedance", "map", "schematic", "storage", "delta", "withdrawal")
+CHART_KINDS = ("shortfall", "heatmap", "exceedance", "map", "schematic", "storage", "delta", "withdrawal", "tradeoff")
+
+
+def tradeoff_figure(folder: Path):
+    """The trade-off chart of a sweep folder (its sweep.csv) across its first varied reservoirs.* key."""
+    import pandas as pd
+
+    from hydro import charts
+    from hydro.errors import Problem, ScenarioError
+    from hydro.sweeps import read_manifest
+
+    keys = [k for k, _ in read_manifest(folder)["varies"] if k.startswith("reservoirs.")]
+    if not keys:
+        raise ScenarioError([Problem(str(folder), "--kind tradeoff", "<no reservoirs.* key varied>",
+                                     "a sweep varying a reservoir's operation, e.g. reservoirs.nurek.energy_weight=0.5:1:0.1")])
+    table = pd.read_csv(folder / "sweep.csv")
+    try:
+        return charts.tradeoff(table, keys[0])
+    except ValueError as err:
+        charts.plt.close("all")
+        raise ScenarioError([Problem(str(folder), "--kind tradeoff", "<cannot be drawn from this sweep>", str(err))]) from None
 
 
 def _report(args) -> int:
@@ -652,6 +715,15 @@ def _chart(args) -> int:
         raise ScenarioError([Problem("<command line>", "--out", str(out), "a new .png or .svg file (not the results or a folder)")])
     sel = _sel(args)
     is_sweep = results.is_dir() and (results / "sweep.json").exists()
+    if args.kind == "tradeoff":
+        if not is_sweep or not (results / "sweep.csv").exists():
+            raise ScenarioError([Problem(str(results), "--kind tradeoff", "<not a finished sweep folder>",
+                                         "a folder written by hydro sweep varying a reservoir's operation (its sweep.csv)")])
+        fig = tradeoff_figure(results)
+        with atomic_file(out) as tmp:
+            charts.save(fig, tmp, fmt)
+        say(f"wrote {out}")
+        return 0
     if args.kind == "withdrawal" and not is_sweep:
         raise ScenarioError([Problem(str(results), "--kind withdrawal", "<not a sweep folder>",
                                      "a folder written by hydro sweep varying qosh_tepa.withdrawal_km3 (the other kinds take one run)")])

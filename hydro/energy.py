@@ -4,7 +4,8 @@ For each month and member, at a reservoir whose basin entry gives its plant (``n
 ``tailwater_level``, ``plant_capacity``, ``turbine_discharge``, ``efficiency``):
 
 - the level follows the storage linearly between (dead storage, dead level) and (capacity, normal level): no
-  published level-storage curve was found, so the two published points are joined by a straight line;
+  published level-storage curve was found, so the two published points are joined by a straight line; below the
+  dead storage (a reservoir being filled) it runs linearly down to the tailwater level at zero storage;
 - the head is the level at the month's mean storage (the storage at its start and at its end) less the tailwater
   level, never below zero;
 - the turbines take the release up to ``turbine_discharge`` x the month's days; the rest passes them (``bypass``:
@@ -28,10 +29,14 @@ WINTER_MONTHS = (10, 11, 12, 1, 2, 3)  # October-March: Tajikistan's energy seas
 
 
 def level_m(storage_hm3, plant: dict, dead_hm3: float, capacity_hm3: float):
-    """Water level (m above sea level) at `storage_hm3`, linear between the dead and the normal level."""
+    """Water level (m above sea level) at `storage_hm3`: linear between (dead storage, dead level) and (capacity,
+    normal level); below the dead storage (a reservoir being filled), linear from (0, tailwater level), an empty
+    reservoir giving no head, to (dead storage, dead level)."""
+    storage = np.asarray(storage_hm3, dtype=float)
     span = max(capacity_hm3 - dead_hm3, 1e-9)
-    share = (np.asarray(storage_hm3, dtype=float) - dead_hm3) / span
-    return plant["dead_level"] + share * (plant["normal_level"] - plant["dead_level"])
+    above = plant["dead_level"] + (storage - dead_hm3) / span * (plant["normal_level"] - plant["dead_level"])
+    below = plant["tailwater_level"] + storage / max(dead_hm3, 1e-9) * (plant["dead_level"] - plant["tailwater_level"])
+    return np.where(storage >= dead_hm3, above, below)
 
 
 def plant_month(release_hm3, storage_start_hm3, storage_end_hm3, days, plant: dict, dead_hm3: float, capacity_hm3: float) -> dict:

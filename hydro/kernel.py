@@ -144,7 +144,10 @@ def _energy_release(op, r, t, avail, storage, days):
     release = 0.0
     for _ in range(3):
         mean = 0.5 * (storage + max(avail - release, 0.0))
-        level = op.dead_level[r] + (mean - op.full_dead[r]) / span * (op.normal_level[r] - op.dead_level[r])
+        if mean >= op.full_dead[r]:  # hydro.energy.level_m
+            level = op.dead_level[r] + (mean - op.full_dead[r]) / span * (op.normal_level[r] - op.dead_level[r])
+        else:
+            level = op.tailwater[r] + mean / max(op.full_dead[r], 1e-9) * (op.dead_level[r] - op.tailwater[r])
         head = level - op.tailwater[r]
         if head <= 1.0:  # below a metre of head the plant cannot meet a demand: it asks nothing
             return 0.0

@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 STATE_ORDER = ("AFG", "TJK", "UZB", "TKM")
-PERIODS = ("all", "dry years", "normal years", "wet years", "growing season")
+PERIODS = ("all", "dry years", "normal years", "wet years", "growing season", "dry growing season")
 
 
 def years(ds: xr.Dataset | xr.DataArray) -> float:
@@ -34,7 +34,7 @@ def of_kind(ds: xr.Dataset, kind: str) -> xr.Dataset:
 
 def period_mask(ds: xr.Dataset, period: str) -> xr.DataArray:
     """True on the (member, time) cells of `period`: "all", "dry years", "normal years", "wet years" (by the
-    ``year_type`` coordinate) or "growing season" (April-September)."""
+    ``year_type`` coordinate), "growing season" (April-September) or "dry growing season" (both)."""
     everything = xr.ones_like(ds.member, dtype=bool) * xr.ones_like(ds.time, dtype=bool)
     if period == "all":
         return everything
@@ -42,8 +42,9 @@ def period_mask(ds: xr.Dataset, period: str) -> xr.DataArray:
         if "year_type" not in ds.coords:
             raise ValueError("the results have no year_type coordinate")
         return everything & (ds.year_type == period.split()[0])
-    if period == "growing season":
-        return everything & (ds.growing_season == 1)
+    if period in ("growing season", "dry growing season"):
+        season = everything & (ds.growing_season == 1)
+        return season & period_mask(ds, "dry years") if period.startswith("dry") else season
     raise ValueError(f"period {period!r}: expected one of {PERIODS}")
 
 

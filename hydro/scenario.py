@@ -84,9 +84,12 @@ SCHEMA: dict[str, tuple] = {
     "hindcast.validate": (lambda v: None if isinstance(v, list) and all(_is_int(x) for x in v) else "a list of recorded years held out of calibration, e.g. [2024]", [2024]),
     "uncertainty.parameter_sets": (lambda v: None if _is_int(v) and 0 <= v <= 1000 else
                                    "how many of the basin's behavioural parameter sets to cross with the hydrological members, 0 (none) to 1000", 0),
+    "attribution.projects": (lambda v: None if isinstance(v, dict) and 1 <= len(v) <= 3 and all(
+        isinstance(x, list) and x and all(isinstance(y, str) and "=" in y for y in x) for x in v.values()) else
+        "1 to 3 projects, each a list of 'KEY=VALUE' settings that switch it off (hydro attribute)", {}),
     "hindcast.observed_demand": (lambda v: None if isinstance(v, bool) else "true or false: set each state's demand to its recorded use where a year publishes it", False),
 }
-SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast", "parameters", "uncertainty", "analysis"}
+SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast", "parameters", "uncertainty", "analysis", "attribution"}
 
 
 @dataclass

@@ -471,15 +471,22 @@ def open_sweep(folder: str | Path) -> xr.Dataset:
 
 def point_summary(ds: xr.Dataset) -> list[dict]:
     """Per state of one sweep point: mean and dry-year shortfall (km3/yr and % of demand), each with its 5-95 % band
-    over the members and the share of the band's variance from parameter sets, the rows of sweep.csv."""
+    over the members and the share of the band's variance from parameter sets, the energy of its plants, and the
+    growing-season (April-September) shortfall in km3 per season, all years and dry years: the rows of sweep.csv."""
     from hydro.energy import ENERGY_COLUMNS, monthly, with_energy
 
     months = monthly(ds)
     tables = {"": with_energy(state_summary(ds), ds, months=months), "dry_": with_energy(state_summary(ds, "dry years"), ds, "dry years", months)}
     columns = ("shortfall_km3", "shortfall_pct", "shortfall_km3_p05", "shortfall_km3_p95", "shortfall_pct_p05", "shortfall_pct_p95",
                "shortfall_from_parameters_pct", *ENERGY_COLUMNS)
-    return [{"state": state, **{f"{prefix}{c}": (float(t.loc[state, c]) if state in t.index and c in t.columns else np.nan)
-                                for prefix, t in tables.items() for c in columns}}
+    seasons = {"growing_": state_summary(ds, "growing season"), "dry_growing_": state_summary(ds, "dry growing season")}
+    in_season = ("shortfall_km3", "shortfall_km3_p05", "shortfall_km3_p95")
+
+    def value(t, state, c):
+        return float(t.loc[state, c]) if state in t.index and c in t.columns else np.nan
+
+    return [{"state": state, **{f"{prefix}{c}": value(t, state, c) for prefix, t in tables.items() for c in columns},
+             **{f"{prefix}{c}": value(t, state, c) for prefix, t in seasons.items() for c in in_season}}
             for state in tables[""].index]
 
 
