@@ -419,7 +419,7 @@ def tradeoff(table, key: str, energy_state: str = "TJK", water_states=("UZB", "T
                 ax.annotate(_fmt(v), (xv, yv), textcoords="offset points", xytext=(4, 4), fontsize=7, color=colour)
     ax.set_xlabel(f"{' + '.join(water_states)} growing-season shortfall (km³ per April-September)")
     ax.set_ylabel(f"{energy_state} winter hydropower (TWh, October-March)")
-    ax.set_title(title or f"Water against energy as {key} varies (labels: its value; whiskers: 5-95 % of the summed bands)", fontsize=10)
+    ax.set_title(title or f"Water against energy as {key} varies\n(labels: its value; whiskers: the states' 5-95 % bands summed)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig

@@ -133,12 +133,13 @@ def _check_filling(where: str, f, node, default_start, problems) -> dict | None:
         return None
     capacity_km3 = node.figure("capacity") / 1000.0
     ok = True
-    if ("years" in f) == ("limit_share" in f):
-        problems.add(where, f, "either years (the pace) or limit_share (the share of the state's limit used), not both nor neither")
+    shared = "limit_share" in f and f["limit_share"] != 0  # limit_share = 0: none (so --set can swap it for years)
+    if ("years" in f) == shared:
+        problems.add(where, f, "either years (the pace) or limit_share (the share of the state's limit used, 0 for none), not both nor neither")
         return None
     checks = {
         "years": (lambda v: _number(v) and 0 < v <= 100, "years to fill, above 0 and at most 100"),
-        "limit_share": (lambda v: _number(v) and 0 < v <= 1, "the share of the state's annual limit used to fill, above 0 and at most 1"),
+        "limit_share": (lambda v: _number(v) and 0 <= v <= 1, "the share of the state's annual limit used to fill, 0 (none) to 1"),
         "initial_km3": (lambda v: _number(v) and 0 <= v <= capacity_km3, f"the storage when filling starts, 0 to the capacity {capacity_km3:g} km3"),
         "stage_km3": (lambda v: _number(v) and 0 < v <= capacity_km3, f"the volume the dam stage holds when filled, above 0 and at most the capacity {capacity_km3:g} km3"),
     }
@@ -175,7 +176,7 @@ def filling_of(options: dict, state_limit_hm3: float) -> Filling | None:
         return None
     initial, stage = f["initial_km3"] * 1000.0, f["stage_km3"] * 1000.0
     share = f.get("limit_share", 0.0)
-    if share:
+    if share > 0:
         years = (stage - initial) / (share * state_limit_hm3) if state_limit_hm3 > 0 else np.inf
     else:
         years = f["years"]

@@ -101,6 +101,7 @@ def test_level_below_the_dead_storage_falls_to_the_tailwater_at_zero():
     ({"reservoirs.nurek.policy": "energy", "reservoirs.nurek.energy_weight": 1.5}, "a share of the energy demand met first"),
     ({"reservoirs.tuyamuyun.policy": "energy"}, "names no energy_demand table"),
     ({"reservoirs.rogun.filling.years": 5}, "either years .* or limit_share"),
+    ({"reservoirs.rogun.filling.limit_share": 0}, "either years .* or limit_share"),
     ({"reservoirs.rogun.filling.stage_km3": 20.0}, "at most the capacity 13.3 km3"),
 ])
 def test_bad_operation_options_are_one_clear_line(overrides, message):
