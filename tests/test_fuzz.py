@@ -403,7 +403,10 @@ PLAUSIBLE = {
 }
 RUN_KEYS = sorted({*SCHEMA, "time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep",
                    "time.stop", "hydrology.kinds", "qosh_tepa.withdrawal", "foo", "foo.bar", "reservoirs.rogun",
-                   "reservoirs.rogun.enabled", "reservoirs.nurek.enabled", "reservoirs.kerki.enabled"})
+                   "reservoirs.rogun.enabled", "reservoirs.nurek.enabled", "reservoirs.kerki.enabled",
+                   "reservoirs.nurek.policy", "reservoirs.nurek.energy_weight", "reservoirs.nurek.regulation", "reservoirs.rogun.filling",
+                   "reservoirs.rogun.filling.years", "reservoirs.rogun.filling.limit_share", "reservoirs.rogun.filling.start",
+                   "reservoirs.rogun.filling.stage_km3", "attribution.projects"})
 ALLOCATION_OPTIONS = sorted({o for r in RULES for o in rule_options(r)} | {"limit", "afghan", "seeds"})
 NUMERIC_OPTIONS = {"afghan_quota_km3", "qosh_tepa_cap_m3s", "qosh_tepa_cap_km3", "delta_km3", "sanitary_km3", "forecast_error", "seed"}
 SPECIFIC_OPTION_VALUES = {

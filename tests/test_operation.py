@@ -135,3 +135,21 @@ def test_attribution_splits_compound_effects():
     assert kerki.qosh_tepa_alone < 0 and kerki.rogun_alone < 0  # both take water out of the growing season at Kerki
     assert e.loc[("all years", "kerki_oct_mar_km3")].rogun_alone > 0  # Rogun's regulation moves water into the winter
     assert provenance["projects"]["rogun"] == ["reservoirs.rogun.enabled=False"]
+
+
+def test_a_policy_sweep_writes_its_tradeoff_chart(tmp_path):
+    """hydro sweep over a reservoir's operation: sweep.csv carries the growing-season shortfall and Tajik winter
+    energy per point, and tradeoff.png is written beside it (also by hydro chart --kind tradeoff)."""
+    import pandas as pd
+
+    from hydro.cli import main
+
+    out = tmp_path / "policy"
+    assert main(["sweep", str(RUNS / "nurek_policy.toml"), "--vary", "reservoirs.nurek.energy_weight=0.5,1", "--set", "hydrology.members=3",
+                 "--set", "time.years=3", "--workers", "0", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "sweep.csv")
+    tjk = table[table.state == "TJK"].set_index("reservoirs.nurek.energy_weight")
+    assert tjk.loc[1.0, "energy_winter_twh"] > tjk.loc[0.5, "energy_winter_twh"]  # energy first generates more in winter
+    assert (table[table.state == "UZB"].growing_shortfall_km3 >= 0).all()
+    assert (out / "tradeoff.png").stat().st_size > 10_000
+    assert main(["chart", str(out), "--kind", "tradeoff", "--out", str(tmp_path / "t.svg")]) == 0
