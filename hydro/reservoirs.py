@@ -206,12 +206,17 @@ def _bounds(network, month_ends: np.ndarray):
     return dead, cap
 
 
+def _on_curve(network, months: np.ndarray, floor: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
+    """(T, R) month-end storage each curve asks for in calendar `months` (0 = January) between floor and ceiling, hm3."""
+    return floor + network.reservoir_curve[:, months].T * (ceiling - floor)
+
+
 def operation(network, axis: TimeAxis) -> Operation:
     """The arrays :func:`hydro.kernel.run` operates the reservoirs by over `axis`."""
     T, R = axis.months, len(network.reservoir_idx)
     months = axis.calendar_month
     floor, ceiling = _bounds(network, axis.month_starts + 1)
-    target = floor + network.reservoir_curve[:, months].T * (ceiling - floor)
+    target = _on_curve(network, months, floor, ceiling)
     schedule = np.full((T, R), np.nan)
     energy = np.zeros((T, R))
     plant = {k: np.zeros(R) for k in ("has_plant", "dead_level", "normal_level", "tailwater", "efficiency", "turbine")}
@@ -234,19 +239,13 @@ def operation(network, axis: TimeAxis) -> Operation:
                      **{k: c(v) for k, v in plant.items()}, full_dead=c(network.reservoir_dead), full_cap=c(network.reservoir_capacity))
 
 
-def target_storage(network, month: int) -> np.ndarray:
-    """(R,) storage the curves ask for at the end of calendar month `month` (0 = January) at full stage, hm3."""
-    dead, cap = network.reservoir_dead, network.reservoir_capacity
-    return dead + network.reservoir_curve[:, month] * (cap - dead)
-
-
 def initial_storage(network, axis: TimeAxis) -> np.ndarray:
     """(R,) storage at the start of the run: the basin's initial_storage, else the target at the previous month end
     (a filling reservoir: on its curve at the volume it then holds)."""
     before = np.array([axis.start], dtype="datetime64[M]")
     floor, ceiling = _bounds(network, before)
     month = (int(axis.calendar_month[0]) - 1) % 12
-    on_curve = floor[0] + network.reservoir_curve[:, month] * (ceiling[0] - floor[0])
+    on_curve = _on_curve(network, np.array([month]), floor, ceiling)[0]
     filling = np.array([f is not None for f in network.reservoir_filling], dtype=bool)
     return np.where(np.isnan(network.reservoir_initial) | filling, on_curve, network.reservoir_initial)
 
