@@ -257,7 +257,7 @@ def comparison_figure(table, title: str):
             if c:
                 axes[r, c].set_ylabel("")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="rule", loc="outside lower center", ncols=len(labels), fontsize=9)
+    fig.legend(handles, labels, title="rule", loc="outside lower center", ncols=len(labels) if len(labels) <= 4 else 3, fontsize=9)
     fig.suptitle(_literal(title), fontsize=12)
     return fig
 

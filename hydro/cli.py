@@ -45,7 +45,8 @@ class _Parser(argparse.ArgumentParser):
 EXAMPLES = {
     "run": ["hydro run runs/baseline.toml", "hydro run runs/mean_year.toml --set qosh_tepa.withdrawal_km3=10",
             "hydro run runs/ensemble.toml --detail summary --out out/ens"],
-    "compare": ["hydro compare runs/rules_compare.toml", "hydro compare runs/rules_compare.toml --rules upstream_first,icwc_quota --qosh-tepa 0,6,12"],
+    "compare": ["hydro compare runs/rules_compare.toml", "hydro compare runs/rules_compare.toml --rules upstream_first,icwc_quota --qosh-tepa 0,6,12",
+                "hydro compare runs/rules_compare.toml --rules icwc_quota --policy nurek=curve,schedule,energy"],
     "sweep": ["hydro sweep runs/qosh_tepa_sweep.toml", "hydro sweep runs/mean_year.toml --vary qosh_tepa.withdrawal_km3=0:12:2 --vary rule=upstream_first,icwc_quota",
               "hydro sweep runs/nurek_policy.toml  # also writes tradeoff.png"],
     "report": ["hydro report out/baseline", "hydro report out/qosh_tepa_sweep --sel rule=icwc_quota", "hydro report out/baseline --hindcast out/hindcast"],
@@ -97,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--rules", default=None, help="comma-separated rule names (default: the run file's compare.rules)")
     cmp_.add_argument("--qosh-tepa", dest="qosh_tepa", default=None,
                       help="comma-separated Qosh Tepa targets in km3/yr (default: compare.qosh_tepa_km3, else the run's own)")
+    cmp_.add_argument("--policy", default=None, metavar="RESERVOIR=P1,P2",
+                      help="also compare a reservoir's operating policies, e.g. nurek=curve,schedule,energy")
     cmp_.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
     cmp_.add_argument("--out", default=None, help="output folder (default: out/<run file name><+overrides>)")
     cmp_.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="xlsx: compare.csv also as an Excel workbook, compare.xlsx")
@@ -494,7 +497,7 @@ def _compare(args) -> int:
 
     from hydro import charts
     from hydro.allocation import RULES
-    from hydro.comparison import compare
+    from hydro.comparison import compare, parse_policies
     from hydro.errors import Problem, ScenarioError
     from hydro.results import atomic_outputs, write_results
     from hydro.scenario import load_scenario, parse_set
@@ -517,25 +520,34 @@ def _compare(args) -> int:
             raise ScenarioError([Problem("<command line>", "--qosh-tepa", args.qosh_tepa, "comma-separated numbers in km3/yr, e.g. 0,6")]) from None
     else:
         levels = scenario.compare_qosh_tepa_km3 or None
+    policies = parse_policies(args.policy) if args.policy else None
     out = _out_folder(args, scenario)
-    ds, table = compare(args.run_file, rules, levels, overrides)
-    title = f"{scenario.title or scenario.name}: shortfall by rule" + (f" (natural inflow x {scenario.scale:g})" if scenario.scale != 1 else "")
+    ds, table = compare(args.run_file, rules, levels, overrides, policies)
+    title = (f"{scenario.title or scenario.name}: shortfall by rule" + (" and policy" if policies else "")
+             + (f" (natural inflow x {scenario.scale:g})" if scenario.scale != 1 else ""))
+    index = ["rule", "policy", "qosh_tepa_km3"] if policies else ["rule", "qosh_tepa_km3"]
     with atomic_outputs(out, command_line(args)) as tmp:
         write_results(ds, tmp("compare.nc"))
         table.round(4).to_csv(tmp("compare.csv"), index=False)
         if args.format == "xlsx":
-            write_xlsx(tmp("compare.xlsx"), {"compare": table.set_index(["rule", "qosh_tepa_km3", "period", "state"])}, title)
-        charts.save(charts.comparison_figure(table, title), tmp("compare.png"))
+            write_xlsx(tmp("compare.xlsx"), {"compare": table.set_index([*index, "period", "state"])}, title)
+        # the chart's bars per rule; with policies, per rule and policy, both named in the legend
+        drawn = table.assign(rule=table.rule + ", " + table.policy) if policies else table
+        charts.save(charts.comparison_figure(drawn, title), tmp("compare.png"))
     elapsed = time.perf_counter() - started
     say(title)
     for period in dict.fromkeys(table.period):
         sel = table[table.period == period]
-        pivot = sel.pivot_table(index=["rule", "qosh_tepa_km3"], columns="state", values=["shortfall_km3", "shortfall_pct"], sort=False)
+        pivot = sel.pivot_table(index=index, columns="state", values=["shortfall_km3", "shortfall_pct"], sort=False)
         states = list(dict.fromkeys(sel.state))
         shown = pd.DataFrame({f"{st} {unit}": pivot[(col, st)].round(digits) for st in states
                               for col, unit, digits in (("shortfall_km3", "km3/yr", 2), ("shortfall_pct", "%", 1))})
         say(f"\nShortfall ({period}; km3/yr and % of demand):")
         say(shown.to_string())
+        power = sel.dropna(subset=["energy_twh"]) if "energy_twh" in sel.columns else sel.iloc[:0]
+        if len(power):
+            say(f"Energy of each state's plants ({period}; TWh/yr, winter = October-March):")
+            say(power.set_index([*index, "state"])[["energy_winter_twh", "energy_summer_twh", "energy_twh"]].round(2).to_string())
     if "protocol_566" in rules:
         say("\nNOTE: protocol_566 uses UNSOURCED limits (UZB 29.6, TKM 22.0, TJK 9.5 km3; no primary text found).")
     if not (table.period == "dry years").any():
@@ -1023,15 +1035,20 @@ def _leverage(args) -> int:
     with atomic_outputs(out, command_line(args), replace=False) as tmp:
         table.round(4).to_csv(tmp("leverage.csv"))
         charts.save(charts.leverage_figure(result, f"Afghanistan's leverage over the Central Asian states (rule {rule})"), tmp("leverage.png"))
+        if len(result.electricity):
+            result.electricity.round(1).to_csv(tmp("leverage_electricity.csv"))
     cols = ["water", "connectivity", "security", "counter", "score", "rank"]
     say(f"Leverage at Qosh Tepa {result.withdrawal_km3:g} km3/yr, rule {rule} (dimensions 0-1; score = weighted exposure - counter-leverage):")
     say(result.table[cols].round(3).to_string())
+    for line in leverage.electricity_lines(result):
+        say(line)
     say("\nShare of samples in which each state holds each rank (weights and indicators sampled):")
     say(result.ranks.round(2).to_string())
     if result.response is not None:
         say(f"\nthe ranking first changes at Qosh Tepa {result.ranking_changes_at:g} km3/yr" if result.ranking_changes_at is not None
               else "\nthe ranking does not change over the swept withdrawals")
-    say(f"\nwrote {out / 'leverage.csv'} and {out / 'leverage.png'}")
+    written = ["leverage.csv", "leverage.png"] + (["leverage_electricity.csv"] if len(result.electricity) else [])
+    say(f"\nwrote {', '.join(str(out / f) for f in written)}")
     return 0
 
 

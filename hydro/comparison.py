@@ -43,33 +43,55 @@ def check_options(rules, qosh_tepa_km3) -> None:
         raise ScenarioError(problems)
 
 
-def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None, overrides=None):
-    """Run `run_file` under each rule (and each Qosh Tepa target, default the run's own).
+def parse_policies(text: str) -> tuple[str, list[str]]:
+    """'RESERVOIR=P1,P2' (the --policy option) as (reservoir, [policies]); ScenarioError naming the option otherwise."""
+    name, _, values = str(text).partition("=")
+    policies = [p.strip() for p in values.split(",") if p.strip()]
+    if not name.strip() or not policies or _twice(policies):
+        raise ScenarioError([Problem("<command line>", "--policy", text, "RESERVOIR=POLICY,POLICY with each policy once, e.g. nurek=curve,schedule,energy")])
+    return name.strip(), policies
 
-    Returns (dataset with dims rule, qosh_tepa_km3, member, time, node; table as a DataFrame).
+
+def compare(run_file, rules: list[str], qosh_tepa_km3: list[float] | None = None, overrides=None,
+            policies: tuple[str, list[str]] | None = None):
+    """Run `run_file` under each rule (and each Qosh Tepa target, default the run's own; and, with `policies` =
+    (reservoir, [policy, ...]), each operating policy of that reservoir).
+
+    Returns (dataset with dims rule, [policy,] qosh_tepa_km3, member, time, node; table as a DataFrame, with a
+    ``policy`` column when policies are compared).
     """
     overrides = list(overrides or [])
     check_options(rules, qosh_tepa_km3)
     base = load_scenario(run_file, overrides)
     levels = list(qosh_tepa_km3) if qosh_tepa_km3 else [base.qosh_tepa.withdrawal_km3]
+    reservoir, names = policies if policies else (None, [None])
+    if reservoir is not None:  # every policy checked against the run file before anything runs
+        for policy in names:
+            load_scenario(run_file, [*overrides, (f"reservoirs.{reservoir}.policy", policy)])
     by_rule = []
     rows = []
     from hydro.progress import bar
 
-    progress = bar(len(rules) * len(levels), "compare", "run")
+    progress = bar(len(rules) * len(names) * len(levels), "compare", "run")
     for rule in rules:
-        by_level = []
-        for level in levels:
-            scenario = load_scenario(run_file, [*overrides, ("rule", rule), ("qosh_tepa.withdrawal_km3", float(level))])
-            ds = run_scenario(scenario)
-            months = monthly(ds)  # once per point, for every period's energy columns
-            for period in PERIODS:
-                table = with_energy(state_summary(ds, period), ds, period, months)
-                for state, row in table.iterrows():
-                    rows.append({"rule": rule, "qosh_tepa_km3": float(level), "period": period, "state": state, **row.to_dict()})
-            by_level.append(ds)
-            progress.update(1)
-        by_rule.append(xr.concat(by_level, dim=pd.Index([float(x) for x in levels], name="qosh_tepa_km3"), combine_attrs="drop_conflicts"))
+        by_policy = []
+        for policy in names:
+            chosen = [(f"reservoirs.{reservoir}.policy", policy)] if policy is not None else []
+            by_level = []
+            for level in levels:
+                scenario = load_scenario(run_file, [*overrides, *chosen, ("rule", rule), ("qosh_tepa.withdrawal_km3", float(level))])
+                ds = run_scenario(scenario)
+                months = monthly(ds)  # once per point, for every period's energy columns
+                for period in PERIODS:
+                    table = with_energy(state_summary(ds, period), ds, period, months)
+                    for state, row in table.iterrows():
+                        label = {"policy": f"{reservoir} {policy}"} if policy is not None else {}
+                        rows.append({"rule": rule, **label, "qosh_tepa_km3": float(level), "period": period, "state": state, **row.to_dict()})
+                by_level.append(ds)
+                progress.update(1)
+            by_policy.append(xr.concat(by_level, dim=pd.Index([float(x) for x in levels], name="qosh_tepa_km3"), combine_attrs="drop_conflicts"))
+        by_rule.append(by_policy[0] if reservoir is None else
+                       xr.concat(by_policy, dim=pd.Index([f"{reservoir} {p}" for p in names], name="policy"), combine_attrs="drop_conflicts"))
     progress.close()
     combined = xr.concat(by_rule, dim=pd.Index(rules, name="rule"), combine_attrs="drop_conflicts")
     combined.attrs["rules"] = ",".join(rules)

@@ -54,13 +54,13 @@ def plant_month(release_hm3, storage_start_hm3, storage_end_hm3, days, plant: di
             "power_mw": energy * 1000.0 / hours}
 
 
-def monthly(ds: xr.Dataset) -> xr.Dataset:
-    """Per plant of the results `ds` (its layout's ``hydropower``), month and member: energy_gwh, power_mw,
-    head_m, turbined_hm3, bypass_hm3; dims (member, time, plant). Empty (no plant dimension) when the run has no
-    plant or keeps no flow and storage there."""
+def monthly(ds: xr.Dataset, layout=None) -> xr.Dataset:
+    """Per plant of the results `ds` (its layout's ``hydropower``; `layout` for a counterpart run, which carries
+    none of its own), month and member: energy_gwh, power_mw, head_m, turbined_hm3, bypass_hm3; dims (member, time,
+    plant). Empty (no plant dimension) when the run has no plant or keeps no flow and storage there."""
     from hydro.results import saved_network
 
-    layout = saved_network(ds)
+    layout = saved_network(ds) if layout is None else layout
     plants = [n for n in layout.hydropower if n in ds.node.values and {"flow", "storage"} <= set(ds.data_vars)]
     if not plants:
         return xr.Dataset()
@@ -130,6 +130,37 @@ def state_energy(ds: xr.Dataset, period: str = "all", months: xr.Dataset | None 
         row["energy_summer_twh"] += float(gwh[mask & ~winter].sum()) / n / 1000.0
     table = pd.DataFrame.from_dict(rows, orient="index")
     table["energy_twh"] = table.energy_winter_twh + table.energy_summer_twh
+    table.index.name = "state"
+    return table
+
+
+def season_surplus(ds: xr.Dataset, season: tuple, period: str = "all", months: xr.Dataset | None = None, layout=None) -> pd.DataFrame:
+    """Per state owning a plant: the plants' generation in the calendar months `season` (1-12), the demand on them
+    in those months (the basin's ``energy_demand`` tables, as the layout carries them; none for a plant without a
+    table) and the surplus, generation less demand, each in GWh per year of `period` (the years of
+    :func:`state_energy`; `layout` as for :func:`monthly`); empty when the run has no plant."""
+    from hydro.metrics import member_years, period_mask
+    from hydro.results import saved_network
+
+    layout = saved_network(ds) if layout is None else layout
+    m = monthly(ds, layout) if months is None else months
+    if not m:
+        return pd.DataFrame()
+    mask = period_mask(ds, period).transpose("member", "time").values
+    n = member_years(ds, period_mask(ds, period))
+    if n == 0:
+        return pd.DataFrame()
+    in_season = np.isin(m.time.dt.month.values, season)[None, :]
+    demand_of = layout.energy_demand_gwh
+    state_of = dict(zip((str(x) for x in ds.node.values), (str(x) for x in ds.state.values)))
+    rows = {}
+    for plant in m.plant.values:
+        gwh = m.energy_gwh.sel(plant=plant).transpose("member", "time").values
+        row = rows.setdefault(state_of.get(str(plant), "?"), {"generation_gwh": 0.0, "demand_gwh": 0.0})
+        row["generation_gwh"] += float(gwh[mask & in_season].sum()) / n
+        row["demand_gwh"] += float(sum(demand_of.get(str(plant), [0.0] * 12)[k - 1] for k in season))
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table["surplus_gwh"] = table.generation_gwh - table.demand_gwh
     table.index.name = "state"
     return table
 

@@ -64,6 +64,9 @@ def layout_json(network) -> str:
         "demand_annual_hm3": demand,
         "inflow_annual_hm3": inflow,
         "hydropower": {name: dict(plant) for name, plant in getattr(network, "hydropower", {}).items()},  # hydro.energy
+        "energy_demand_gwh": {network.names[i]: [float(x) for x in table]  # per month January-December
+                              for i, table in zip(getattr(network, "reservoir_idx", []), getattr(network, "reservoir_energy_demand", []))
+                              if table is not None},
     }
     return json.dumps(doc, sort_keys=True)
 
@@ -88,6 +91,7 @@ class SavedNetwork:
     demand_annual: np.ndarray
     inflow_annual_all: np.ndarray
     hydropower: dict = field(default_factory=dict)  # reservoir -> plant figures (m, MW, hm3/day, fraction)
+    energy_demand_gwh: dict = field(default_factory=dict)  # reservoir -> the demand on its plant, GWh per month Jan-Dec
     kind: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -142,6 +146,7 @@ def layout_from_json(text: str) -> SavedNetwork:
         dead_storage=arr("dead_storage_hm3"), return_to=ret, return_fraction=arr("return_fraction"),
         conveyance_loss=arr("conveyance_loss"), demand_annual=arr("demand_annual_hm3"), inflow_annual_all=arr("inflow_annual_hm3"),
         hydropower={str(k): {str(f): float(v) for f, v in plant.items()} for k, plant in doc.get("hydropower", {}).items()},
+        energy_demand_gwh={str(k): [float(v) for v in months] for k, months in doc.get("energy_demand_gwh", {}).items()},
     )
 
 

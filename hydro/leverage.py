@@ -58,6 +58,18 @@ class Indicator:
 
 
 @dataclass
+class Computed:
+    """An electricity indicator the model computes for one state (a ``[[computed]]`` table of the data file)."""
+
+    state: str
+    indicator: str
+    summer_months: tuple[int, ...]
+    exports_gwh: Value
+    to_afghanistan_gwh: Value
+    link_mw: Value | None
+
+
+@dataclass
 class LeverageData:
     path: Path
     states: list[str]
@@ -65,6 +77,7 @@ class LeverageData:
     full_exposure_share: Value
     indicators: list[Indicator]
     sources: dict[str, dict] = field(default_factory=dict)
+    computed: list[Computed] = field(default_factory=list)
 
 
 def _value(raw, key: str, sources: dict, problems: Collector) -> Value | None:
@@ -144,12 +157,43 @@ def load_leverage(path: str | Path, text: str | None = None) -> LeverageData:
             if v is not None:
                 values[s] = v
         indicators.append(Indicator(str(raw.get("name")), dim, str(raw.get("description", "")), str(raw.get("unit", "")), float(mx), values))
+    computed = [c for i, raw in enumerate(doc.get("computed", [])) if (c := _computed(raw, f"computed[{i}]", states, indicators, sources, problems))]
     for key, entry in sources.items():
         if not isinstance(entry, dict) or not entry.get("title") or not entry.get("url") or entry.get("confidence") not in ("H", "M", "L", "U"):
             problems.add(f"sources.{key}", entry, "a table with title, url and confidence H/M/L/U")
     if problems:
         raise LeverageError(problems.problems)
-    return LeverageData(path, states, weights, share, indicators, sources)
+    return LeverageData(path, states, weights, share, indicators, sources, computed)
+
+
+def _computed(raw, where: str, states: list, indicators: list, sources: dict, problems: Collector) -> Computed | None:
+    """One ``[[computed]]`` table, checked (None, with the problems collected, when it does not load)."""
+    if not isinstance(raw, dict):
+        problems.add(where, raw, "a table naming state, indicator, summer_months, exports_gwh and to_afghanistan_gwh")
+        return None
+    ok = True
+    if raw.get("state") not in states:
+        problems.add(f"{where}.state", raw.get("state"), f"one of the file's states {states}")
+        ok = False
+    if not any(ind.name == raw.get("indicator") and ind.dimension == "counter" for ind in indicators):
+        problems.add(f"{where}.indicator", raw.get("indicator"), "the name of a counter indicator of the file")
+        ok = False
+    months = raw.get("summer_months")
+    if not (isinstance(months, list) and months and all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12 for m in months)
+            and len(set(months)) == len(months)):
+        problems.add(f"{where}.summer_months", months, "a list of distinct calendar months 1-12")
+        ok = False
+    if raw.get("summer_source") not in sources:
+        problems.add(f"{where}.summer_source", raw.get("summer_source"), "a key of the [sources] tables of the file")
+    exports = _value(raw.get("exports_gwh"), f"{where}.exports_gwh", sources, problems)
+    to_af = _value(raw.get("to_afghanistan_gwh"), f"{where}.to_afghanistan_gwh", sources, problems)
+    link = _value(raw["link_mw"], f"{where}.link_mw", sources, problems) if "link_mw" in raw else None
+    if exports is not None and to_af is not None and not 0 <= to_af.low <= to_af.high <= exports.value and exports.value > 0:
+        problems.add(f"{where}.to_afghanistan_gwh", to_af.value, f"a part of exports_gwh ({exports.value:g}), with its range")
+        ok = False
+    if not ok or exports is None or to_af is None or exports.value <= 0:
+        return None
+    return Computed(str(raw["state"]), str(raw["indicator"]), tuple(months), exports, to_af, link)
 
 
 # ------------------------------------------------------------------ the water dimension, from model results
@@ -209,6 +253,70 @@ def water_dimension(losses: pd.DataFrame, dependence: dict[str, float], full_sha
     loss = (losses.qt_loss_mean + losses.qt_loss_dry) / 2
     dep = pd.Series({s: dependence.get(s, 0.0) for s in losses.index})
     return (dep * np.minimum(1.0, loss / full_share)).rename("water")
+
+
+# ------------------------------------------------------------------ electricity, from model results
+
+
+def electricity(data: LeverageData, ds: xr.Dataset, dry_ds: xr.Dataset | None = None) -> pd.DataFrame:
+    """Per ``[[computed]]`` state whose plants the run holds: its summer generation, the demand on those plants,
+    the surplus and the part Afghanistan takes (GWh/yr) in the mean year and in dry years (the run's dry
+    member-years, or the dry-year run `dry_ds` when given and it keeps the plants), and the value that replaces the
+    typed-in indicator, with its range. Afghanistan's part is capped at the most it has bought (the sourced range's
+    high end) plus what ``link_mw`` carries over the summer months. Empty when no state's plants are in the run."""
+    from hydro.energy import monthly, season_surplus
+    from hydro.results import saved_network
+
+    layout = saved_network(ds)  # a dry-year counterpart ran on the same network and carries none of its own
+    months = monthly(ds, layout)
+    dry_months = monthly(dry_ds, layout) if dry_ds is not None else None
+    rows = []
+    for c in data.computed:
+        mean = season_surplus(ds, c.summer_months, "all", months, layout)
+        if c.state not in mean.index:
+            continue
+        if dry_months:
+            dry = season_surplus(dry_ds, c.summer_months, "all", dry_months, layout)
+        else:
+            dry = season_surplus(ds, c.summer_months, "dry years", months, layout)
+        share, low_share, high_share = (v / c.exports_gwh.value for v in (c.to_afghanistan_gwh.value, c.to_afghanistan_gwh.low, c.to_afghanistan_gwh.high))
+        surplus_mean = float(mean.loc[c.state, "surplus_gwh"])
+        surplus_dry = float(dry.loc[c.state, "surplus_gwh"]) if c.state in dry.index else np.nan  # no dry year kept
+        link = c.link_mw.value * 24.0 * _season_days(c.summer_months) / 1000.0 if c.link_mw is not None else np.nan
+        cap = c.to_afghanistan_gwh.high + link if np.isfinite(link) else np.inf  # the most sold, plus the new line
+        to_af = [min(max(surplus_mean, 0.0) * share, cap), min(max(surplus_dry, 0.0) * share, cap) if np.isfinite(surplus_dry) else np.nan]
+        both = [x for x in (surplus_mean, surplus_dry) if np.isfinite(x)]
+        rows.append({
+            "state": c.state, "indicator": c.indicator, "summer_months": "-".join(str(m) for m in c.summer_months),
+            "generation_gwh": float(mean.loc[c.state, "generation_gwh"]), "demand_gwh": float(mean.loc[c.state, "demand_gwh"]),
+            "surplus_gwh": surplus_mean, "dry_surplus_gwh": surplus_dry,
+            "to_afghanistan_gwh": to_af[0], "dry_to_afghanistan_gwh": to_af[1],
+            "value": float(np.nanmean(to_af)),
+            "low": min(max(min(both), 0.0) * low_share, cap),
+            "high": min(max(max(both), 0.0) * high_share, cap),
+            "recorded_gwh": c.to_afghanistan_gwh.value, "recorded_exports_gwh": c.exports_gwh.value,
+            "link_gwh": link, "cap_gwh": cap,
+        })
+    return pd.DataFrame(rows).set_index("state") if rows else pd.DataFrame()
+
+
+def _season_days(months: tuple) -> int:
+    """Days in the calendar months `months` of a common year."""
+    return sum((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[m - 1] for m in months)
+
+
+def with_electricity(data: LeverageData, table: pd.DataFrame) -> LeverageData:
+    """`data` with each computed indicator's value (and range) replaced by the model's (:func:`electricity`)."""
+    if table is None or not len(table):
+        return data
+    indicators = []
+    for ind in data.indicators:
+        values = dict(ind.values)
+        for state, row in table[table.indicator == ind.name].iterrows():
+            values[state] = Value(float(row.value), float(row.low), float(row.high), "model",
+                                  f"computed from the run's summer ({row.summer_months}) surplus")
+        indicators.append(Indicator(ind.name, ind.dimension, ind.description, ind.unit, ind.max, values))
+    return LeverageData(data.path, data.states, data.weights, data.full_exposure_share, indicators, data.sources, data.computed)
 
 
 # ------------------------------------------------------------------ scores
@@ -273,6 +381,14 @@ class LeverageResult:
     response: pd.DataFrame | None  # score and water per Qosh Tepa level (from a sweep)
     ranking_changes_at: float | None
     withdrawal_km3: float
+    electricity: pd.DataFrame = field(default_factory=pd.DataFrame)  # the computed indicators (:func:`electricity`)
+    recorded: pd.DataFrame | None = None  # scores at the chosen withdrawal with the typed-in values instead
+
+
+def _computed_data(data: LeverageData, ds: xr.Dataset, dry_ds=None) -> tuple[LeverageData, pd.DataFrame]:
+    """`data` with the model's electricity indicators in, and the table of them."""
+    table = electricity(data, ds, dry_ds)
+    return with_electricity(data, table), table
 
 
 def _ranking(table: pd.DataFrame) -> list[str]:
@@ -327,6 +443,8 @@ def from_sweep(data: LeverageData, sweep: xr.Dataset, network, withdrawal_km3: f
         raise ScenarioError([Problem("<command line>", "--withdrawal", withdrawal_km3, f"one of the swept levels {_levels_text(levels)} km3/yr")]) from None
     dependence = afghan_dependence(network)
     base = sweep.sel({key: 0}).load()
+    recorded_data = data
+    data, elec = _computed_data(data, sweep.sel({key: chosen}).load())
     rows, tables, losses_at = [], {}, {}
     for level in levels:
         point = sweep.sel({key: level}).load()
@@ -346,7 +464,8 @@ def from_sweep(data: LeverageData, sweep: xr.Dataset, network, withdrawal_km3: f
         slope[s] = float(np.polyfit(levels, y, 1)[0]) if len(levels) > 1 else np.nan
     losses = losses_at[chosen].assign(marginal_km3_per_km3=pd.Series(slope))
     ranks = sensitivity(data, losses_at[chosen], dependence, samples, seed)
-    return LeverageResult(tables[chosen], losses, dependence, ranks, response, changes, chosen)
+    recorded = scores(recorded_data, water_dimension(losses_at[chosen], dependence, data.full_exposure_share.value))
+    return LeverageResult(tables[chosen], losses, dependence, ranks, response, changes, chosen, elec, recorded)
 
 
 def from_runs(data: LeverageData, with_ds, without_ds, network, samples: int, seed: int, dry_with=None, dry_without=None) -> LeverageResult:
@@ -355,13 +474,49 @@ def from_runs(data: LeverageData, with_ds, without_ds, network, samples: int, se
     dependence = afghan_dependence(network)
     losses = water_losses(with_ds, without_ds, data.states, dry_with, dry_without)
     water = water_dimension(losses, dependence, data.full_exposure_share.value)
+    recorded = scores(data, water)
+    data, elec = _computed_data(data, with_ds, dry_with)
     table = scores(data, water)
     ranks = sensitivity(data, losses, dependence, samples, seed)
-    return LeverageResult(table, losses, dependence, ranks, None, None, float(with_ds.attrs.get("qosh_tepa_withdrawal_km3", np.nan)))
+    return LeverageResult(table, losses, dependence, ranks, None, None, float(with_ds.attrs.get("qosh_tepa_withdrawal_km3", np.nan)),
+                          elec, recorded)
 
 
 def to_csv_table(result: LeverageResult) -> pd.DataFrame:
     """One row per state: the breakdown, the score, the rank, the water details and the rank probabilities."""
     table = result.table.join(result.losses).assign(afghan_dependence=pd.Series(result.dependence))
+    if result.recorded is not None:  # the same scores with the typed-in (recorded) counter indicators
+        table = table.join(result.recorded[["counter", "score", "rank"]].add_suffix("_recorded"))
     probs = result.ranks.add_prefix("p_rank_")
     return table.join(probs)
+
+
+def electricity_lines(result: LeverageResult) -> list[str]:
+    """What the computed electricity indicators are and how they move the ranking, one line each (GWh/yr)."""
+    def dry(x) -> str:
+        return f"dry years {x:,.0f}" if np.isfinite(x) else "no dry year in the run"
+
+    lines = []
+    for state, r in result.electricity.iterrows():
+        link = (f"; capped at {r.cap_gwh:,.0f} (the most sold, {r.cap_gwh - r.link_gwh:,.0f}, plus {r.link_gwh:,.0f} over the new line)"
+                if np.isfinite(r.link_gwh) else "")
+        lines.append(f"{state} electricity to Afghanistan, from the model (months {r.summer_months}, GWh/yr): generation {r.generation_gwh:,.0f}, "
+                     f"demand on its plants {r.demand_gwh:,.0f}, surplus {r.surplus_gwh:,.0f} ({dry(r.dry_surplus_gwh)}); "
+                     f"Afghanistan's {r.recorded_gwh / r.recorded_exports_gwh:.0%} share of it {r.to_afghanistan_gwh:,.0f} ({dry(r.dry_to_afghanistan_gwh)}); "
+                     f"used {r.value:,.0f} [{r.low:,.0f}-{r.high:,.0f}] in place of the recorded {r.recorded_gwh:,.0f}{link}")
+        if result.recorded is not None:
+            lines.append(f"{state} counter-leverage {result.recorded.loc[state, 'counter']:.3f} -> {result.table.loc[state, 'counter']:.3f}, "
+                         f"score {result.recorded.loc[state, 'score']:.3f} -> {result.table.loc[state, 'score']:.3f} (recorded value -> model's)")
+    if result.recorded is not None and len(result.electricity):
+        before, after = ranking_text(result.recorded), ranking_text(result.table)
+        lines.append(f"ranking with the recorded value {before}; with the model's {after}" + (" (unchanged)" if before == after else " (changed)"))
+    return lines
+
+
+def ranking_text(table: pd.DataFrame) -> str:
+    """The states by score, highest first: 'A > B = C' (equal scores, such as several clipped at 0, tie)."""
+    ordered = table.score.sort_values(ascending=False, kind="stable")
+    text = str(ordered.index[0])
+    for (_, prev), (state, score) in zip(ordered.iloc[:-1].items(), ordered.iloc[1:].items()):
+        text += (" = " if abs(prev - score) < 1e-9 else " > ") + str(state)
+    return text

@@ -495,6 +495,18 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None, sel: di
         if (folder / "leverage.png").exists():
             body += f'<figure><img alt="leverage by state" src="data:image/png;base64,{base64.b64encode((folder / "leverage.png").read_bytes()).decode()}"></figure>'
         body += _table(lev[cols + [c for c in lev.columns if c.startswith("p_rank_")]], 3)
+        if (folder / "leverage_electricity.csv").exists():
+            elec = pd.read_csv(folder / "leverage_electricity.csv", index_col=0)
+            body += ("<p>Electricity to Afghanistan computed from the model's plants (GWh/yr over the summer months named): "
+                     "the plants' generation less the demand on them is the surplus; Afghanistan's share of the state's recorded "
+                     "exports of it, capped at the most it has bought plus the new line (cap_gwh), replaces the recorded figure "
+                     "in the counter-leverage; value is the mean of the mean year and the dry years, low-high its range.</p>")
+            body += _table(elec[[c for c in ("summer_months", "generation_gwh", "demand_gwh", "surplus_gwh", "dry_surplus_gwh",
+                                             "to_afghanistan_gwh", "dry_to_afghanistan_gwh", "value", "low", "high", "recorded_gwh",
+                                             "cap_gwh") if c in elec.columns]], 0)
+            recorded = [c for c in ("counter_recorded", "score_recorded", "rank_recorded") if c in lev.columns]
+            if recorded:
+                body += "<p>The same scores with the recorded figure instead:</p>" + _table(lev[["counter", "score", "rank", *recorded]], 3)
     for extra in [p for p in (folder, Path(hindcast) if hindcast is not None else None) if p is not None]:
         if (extra / "hindcast.csv").exists():
             body += _hindcast_section(extra)

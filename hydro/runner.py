@@ -212,7 +212,11 @@ def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | N
     inflows = inputs.inflows if members is None else inputs.inflows[members]
     net = inputs.network
     kept = [i for i, (n, k) in enumerate(zip(net.names, net.kind_name)) if k in ("offtake", "terminal") or n in SUMMARY_GAUGES]
-    arrays = simulate(net, inflows, inputs.demands, other.axis, inputs.rule, keep=COUNTERPART, nodes=kept,
+    keep = COUNTERPART
+    if name.startswith("dry_year"):  # one member: its plants' release and storage too, for the dry year's energy
+        kept = sorted({*kept, *(net.index(p) for p in net.hydropower)})
+        keep = (*COUNTERPART, "flow", "storage")
+    arrays = simulate(net, inflows, inputs.demands, other.axis, inputs.rule, keep=keep, nodes=kept,
                       first_member=members.start if members is not None else 0, warmup=other.warmup_months)
     ds = _dataset(other, inputs, arrays, members)
     ds.attrs = {"title": f"{ds.attrs.get('title', '')}: counterpart {name}", "counterpart": name,

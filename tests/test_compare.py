@@ -88,3 +88,39 @@ def test_cli_compare_refuses_a_duplicate_level_before_writing(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == ("hydro compare: error: <command line>: --qosh-tepa: found '0,6,6', "
                                                "expected each Qosh Tepa level once (6 given twice)")
     assert not out.exists()
+
+
+def test_policies_are_compared_beside_rules(tmp_path, capsys):
+    """--policy nurek=curve,schedule: a policy dimension and column; the schedule releases the table's volumes, so
+    Tajik energy and the downstream shortfall differ from the curve's; the chart names rule and policy."""
+    out = tmp_path / "cmp"
+    code = main(["compare", str(RUNS / "rules_compare.toml"), "--rules", "upstream_first", "--qosh-tepa", "6",
+                 "--policy", "nurek=curve,schedule", "--set", "time.years=2", "--out", str(out)])
+    assert code == 0
+    table = pd.read_csv(out / "compare.csv")
+    assert list(dict.fromkeys(table.policy)) == ["nurek curve", "nurek schedule"]
+    tjk = table[(table.state == "TJK") & (table.period == "all")].set_index("policy")
+    assert tjk.loc["nurek curve", "energy_twh"] != pytest.approx(tjk.loc["nurek schedule", "energy_twh"], rel=1e-3)
+    from hydro.results import open_results
+
+    with open_results(out / "compare.nc") as ds:
+        assert {"rule", "policy", "qosh_tepa_km3"} <= set(ds.withdrawal.dims)
+        release = ds.flow.sel(node="nurek", policy="nurek schedule", rule="upstream_first").isel(qosh_tepa_km3=0, member=0)
+        months = release.time.dt.month.values
+        assert float(release.values[months == 1][0]) == pytest.approx(1255.8, rel=1e-3)  # hm3, the table's October-March volume
+    assert "Energy of each state's plants" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("spec", ["nurek", "nurek=", "=curve", "nurek=curve,curve"])
+def test_a_bad_policy_option_is_one_line(spec, tmp_path, capsys):
+    code = main(["compare", str(RUNS / "rules_compare.toml"), "--rules", "upstream_first", "--policy", spec, "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code != 0 and "--policy" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_policy_the_reservoir_cannot_take_names_the_key(tmp_path, capsys):
+    code = main(["compare", str(RUNS / "rules_compare.toml"), "--rules", "upstream_first", "--policy", "tuyamuyun=energy", "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code != 0 and "reservoirs.tuyamuyun.policy" in err and "energy_demand" in err
+    assert not (tmp_path / "x").exists()

@@ -186,3 +186,66 @@ def test_a_sweep_without_level_zero_is_refused(sweep, network):
     assert problem_lines(lambda: leverage.from_sweep(data, without, network, 8.0, samples=10, seed=1)) == [(
         f"{sweep.attrs['sweep_folder']}: qosh_tepa.withdrawal_km3: found <swept levels [4, 8, 12]>, expected a level of 0 km3/yr "
         "(the run without Qosh Tepa) among the swept levels: add 0 to --vary qosh_tepa.withdrawal_km3")]
+
+
+# ------------------------------------------------------------------ Tajik electricity, computed from the plants
+
+
+def test_tajik_electricity_is_computed_from_the_plants(shipped, sweep):
+    """Generation is the plants' May-September energy per year, demand the basin's table over the same months
+    (5 x 785.1 GWh at Nurek), and Afghanistan's part 1,600 / 2,700 of the surplus, capped at 1,870 + 300 MW x 24 h x
+    153 days; the value replaces the recorded 1,600 in TJK's counter-leverage."""
+    from hydro.energy import monthly
+
+    row = shipped.electricity.loc["TJK"]
+    point = sweep.sel({"qosh_tepa.withdrawal_km3": 8.0}).load()
+    months = monthly(point)
+    summer = np.isin(months.time.dt.month.values, [5, 6, 7, 8, 9])
+    years = point.sizes["member"] * point.sizes["time"] / 12
+    assert row.generation_gwh == pytest.approx(float(months.energy_gwh.isel(time=np.flatnonzero(summer)).sum()) / years, rel=1e-9)
+    assert row.demand_gwh == pytest.approx(5 * 785.1, rel=1e-6)
+    assert row.surplus_gwh == pytest.approx(row.generation_gwh - row.demand_gwh)
+    cap = 1870 + 300 * 24 * 153 / 1000
+    assert row.cap_gwh == pytest.approx(cap)
+    assert row.to_afghanistan_gwh == pytest.approx(min(max(row.surplus_gwh, 0) * 1600 / 2700, cap))
+    assert row.value == pytest.approx((row.to_afghanistan_gwh + row.dry_to_afghanistan_gwh) / 2)
+    assert row.low <= row.value <= row.high
+    assert row.dry_surplus_gwh < row.surplus_gwh  # a dry year leaves less to sell
+    expected = np.mean([row.value / 5673, 0.7 / 1.0, 1.0])  # with opposition support and the great-power partner
+    assert shipped.table.loc["TJK", "counter"] == pytest.approx(expected)
+    assert shipped.recorded.loc["TJK", "counter"] == pytest.approx(np.mean([1600 / 5673, 0.7, 1.0]))
+    assert shipped.recorded.loc["UZB", "counter"] == shipped.table.loc["UZB", "counter"]  # UZB's stays as recorded
+
+
+def test_the_cap_binds_when_the_surplus_outgrows_the_lines(sweep, network):
+    text = (AMU_DARYA / "leverage.toml").read_text()
+    small_line = (text.replace('link_mw = { value = 300,', 'link_mw = { value = 1,')
+                  .replace('exports_gwh = { value = 2700,', 'exports_gwh = { value = 1900,'))
+    assert small_line.count("value = 1,") == 1 and "value = 1900," in small_line
+    data = leverage.load_leverage("capped.toml", small_line)
+    elec = leverage.electricity(data, sweep.sel({"qosh_tepa.withdrawal_km3": 0.0}).load())
+    row = elec.loc["TJK"]
+    assert row.cap_gwh == pytest.approx(1870 + 24 * 153 / 1000)
+    assert row.surplus_gwh * 1600 / 1900 > row.cap_gwh  # Afghanistan's share of the surplus is more than the lines carry
+    assert row.to_afghanistan_gwh == pytest.approx(row.cap_gwh) and row.high == pytest.approx(row.cap_gwh)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (('state = "TJK"\nindicator', 'state = "AFG"\nindicator'), "computed[0].state: found 'AFG', expected one of the file's states"),
+    (("summer_months = [5, 6, 7, 8, 9]", "summer_months = [5, 13]"), "computed[0].summer_months: found [5, 13], expected a list of distinct calendar months 1-12"),
+    (('to_afghanistan_gwh = { value = 1600, range = [1275, 1870]', 'to_afghanistan_gwh = { value = 1600, range = [1275, 2870]'),
+     "computed[0].to_afghanistan_gwh: found 1600.0, expected a part of exports_gwh (2700), with its range"),
+    (('indicator = "electricity_to_afghanistan"\nsummer', 'indicator = "border_km"\nsummer'), "computed[0].indicator: found 'border_km', expected the name of a counter indicator"),
+])
+def test_bad_computed_tables_are_named(edit, message):
+    text = (AMU_DARYA / "leverage.toml").read_text()
+    assert edit[0] in text
+    with pytest.raises(leverage.LeverageError, match=re.escape(message)):
+        leverage.load_leverage("lev.toml", text.replace(edit[0], edit[1], 1))
+
+
+def test_a_run_without_the_plants_keeps_the_recorded_value(sweep):
+    data = leverage.load_leverage(AMU_DARYA / "leverage.toml")
+    no_plant = sweep.sel({"qosh_tepa.withdrawal_km3": 0.0}).load().drop_sel(node="nurek")
+    assert not len(leverage.electricity(data, no_plant))
+    assert leverage.with_electricity(data, leverage.electricity(data, no_plant)) is data
