@@ -425,6 +425,42 @@ def tradeoff(table, key: str, energy_state: str = "TJK", water_states=("UZB", "T
     return fig
 
 
+def negotiation_front(table, references: dict, title: str = ""):
+    """The negotiation front (hydro negotiate's pareto.csv): per downstream state (UZB, TKM), x what Afghanistan's
+    Qosh Tepa takes (km3/yr), y the state's dry-year shortfall (90th percentile over the members, % of demand);
+    the Pareto set coloured by rule, the other agreements searched in grey, `references` (name -> row: "no
+    agreement", "status quo", named agreements) marked and labelled; shaded: at least as good as no agreement for
+    every party (more water for Afghanistan, no more dry-year loss for either state)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.7, 5.0), constrained_layout=True, sharey=True)
+    palette = plt.get_cmap("tab10")
+    rules = list(dict.fromkeys(table.rule))
+    none = references.get("no agreement")
+    for ax, state in zip(axes, ("UZB", "TKM")):
+        y = f"{state}_dry_p90_pct"
+        rest = table[~table.pareto]
+        ax.scatter(rest.afg_withdrawal_km3, rest[y], s=6, color="0.8", label="searched, dominated or infeasible")
+        for k, rule in enumerate(rules):
+            front = table[table.pareto & (table.rule == rule)]
+            ax.scatter(front.afg_withdrawal_km3, front[y], s=18, color=palette(k), label=f"Pareto set, rule {rule}")
+        if none is not None:
+            x0, y0 = none["afg_withdrawal_km3"], none[y]
+            ax.fill_between([x0, max(float(table.afg_withdrawal_km3.max()), x0) + 0.2], 0, y0, color="#2ca02c", alpha=0.12,
+                            label="better for every party than no agreement" if state == "UZB" else None)
+        for name, row in references.items():
+            marker = {"no agreement": "X", "status quo": "*"}.get(name, "D")
+            ax.scatter([row["afg_withdrawal_km3"]], [row[y]], s=90 if marker != "D" else 40, marker=marker, color="black", zorder=5)
+            ax.annotate(_literal(name), (row["afg_withdrawal_km3"], row[y]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        ax.set_xlabel("Qosh Tepa's withdrawal, Afghanistan (km³/yr, mean)")
+        ax.set_title(f"{state}: dry-year shortfall, 90th percentile of the members", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0)
+    axes[0].set_ylabel("shortfall in dry years (% of demand)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8)
+    fig.suptitle(_literal(title), fontsize=11)
+    return fig
+
+
 def _monthly_shortfall_pct(ds: xr.Dataset, by: str = "province") -> tuple[np.ndarray, list[str], list[str]]:
     """Shortfall in % of demand per offtake group (rows, upstream first) and month of the water year (12 columns,
     Oct-Sep): shortfall summed over members, years and the group's offtakes over demand summed likewise; NaN

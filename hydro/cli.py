@@ -58,6 +58,7 @@ EXAMPLES = {
     "validate": ["hydro validate basins/amu_darya", "hydro validate runs/baseline.toml"],
     "hindcast": ["hydro hindcast", "hydro hindcast --validate 2023,2024 --observed-demand"],
     "sensitivity": ["hydro sensitivity runs/mean_year.toml"],
+    "negotiate": ["hydro negotiate runs/negotiate.toml", "hydro negotiate runs/negotiate.toml --set negotiate.generations=20 --out out/negotiate_long"],
     "attribute": ["hydro attribute runs/rogun_and_qosh_tepa.toml", "hydro attribute runs/rogun_filling.toml --set reservoirs.rogun.filling.limit_share=0.2"],
     "uncertainty": ["hydro uncertainty runs/mean_year.toml --samples 200"],
     "calibrate": ["hydro calibrate --cost-run runs/mean_year.toml", "hydro calibrate --install"],
@@ -164,6 +165,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="set each state's demand to its recorded use where a year publishes it (default: the run file's hindcast.observed_demand)")
     hin.add_argument("--out", default=None, help="output folder (default: out/hindcast)")
 
+    neg = sub.add_parser("negotiate", help="which Qosh Tepa agreements work: admissible caps per rule and threshold, the Pareto set of caps and seasons")
+    neg.add_argument("run_file", type=Path)
+    neg.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
+    neg.add_argument("--out", default=None, help="output folder (default: out/<run file name>_negotiate<+overrides>)")
+
     att = sub.add_parser("attribute", help="compound scenarios: run every combination of the run file's projects on and off; write attribution.csv")
     att.add_argument("run_file", type=Path)
     att.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
@@ -240,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args) -> int:
     handler = {"run": _run, "compare": _compare, "sweep": _sweep, "report": _report, "leverage": _leverage,
                "check": _check, "rerun": _rerun, "chart": _chart, "validate": _validate, "hindcast": _hindcast,
-               "sensitivity": _sensitivity, "uncertainty": _uncertainty, "calibrate": _calibrate, "attribute": _attribute}[args.command]
+               "sensitivity": _sensitivity, "uncertainty": _uncertainty, "calibrate": _calibrate, "attribute": _attribute,
+               "negotiate": _negotiate}[args.command]
     if args.debug:
         return handler(args)
     previous = _on_signals(args)
@@ -584,6 +591,83 @@ def _attribute(args) -> int:
         shown.index = [f"{q} ({QUANTITIES[q].split(', ')[-1]})" for q in shown.index]
         say(shown.round(2).to_string())
     say(f"\nwrote {out / 'attribution.csv'}, {out / 'attribution_runs.csv'}, {out / 'attribution.json'} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _negotiate(args) -> int:
+    import json
+
+    import numpy as np
+    import pandas as pd
+    import xarray as xr
+
+    from hydro import charts, negotiation
+    from hydro.progress import bar
+    from hydro.results import atomic_outputs
+    from hydro.scenario import load_scenario, parse_set
+
+    started = time.perf_counter()
+    overrides = [parse_set(s) for s in args.overrides]
+    scenario = load_scenario(args.run_file, overrides)
+    options = negotiation.options_of(scenario, str(args.run_file))
+    out = _out_folder(args, scenario, scenario.name + "_negotiate")
+    evaluator = negotiation.Evaluator(args.run_file, overrides)
+    references = {"no agreement": options.no_agreement, "status quo": [], **options.agreements}
+    reference_rows = {}
+    for name, settings in references.items():
+        fig = evaluator.measure(settings)
+        fig.pop("_members_pct", None)
+        reference_rows[name] = {"agreement": name, "settings": "; ".join(f"{k}={v}" for k, v in settings) or "(the run as written)", **fig}
+    admissible = negotiation.admissible(evaluator, options.rules, options.thresholds_pct, options.cap_max_km3)
+    season = negotiation.least_cost_season(evaluator, options.rules, scenario.qosh_tepa.withdrawal_km3)
+    searched_before = evaluator.simulations
+    progress = bar(len(options.rules) * options.population * options.generations, "negotiate", "agreement")
+    table = negotiation.search(evaluator, options, tick=lambda: progress.update(1))
+    progress.close()
+    none = reference_rows["no agreement"]
+    table["better_than_no_agreement"] = negotiation.better_than(table, none)
+    agreements = pd.DataFrame(list(reference_rows.values()))
+    agreements["better_than_no_agreement"] = negotiation.better_than(agreements, none)
+    front = table[table.pareto].reset_index(drop=True)
+    provenance = negotiation.provenance(evaluator, options)
+    provenance.update({"search_simulations": evaluator.simulations - searched_before, "agreements_searched": len(table),
+                       "pareto_size": len(front), "seconds": round(time.perf_counter() - started, 1)})
+    variables = dict(negotiation.VARIABLES)
+    units = {"cap_km3": "km3 yr-1", "growing_share": "1", "spring_cut": "1", "afg_withdrawal_km3": "km3 yr-1", "delta_inflow_km3": "km3 yr-1"}
+    nc = xr.Dataset({c: ("agreement", front[c].to_numpy(), {"long_name": variables.get(c, c.replace("_", " ")), "units": units.get(c, "%")})
+                     for c in front.columns if c not in ("rule", "pareto", "feasible", "better_than_no_agreement")},
+                    coords={"agreement": np.arange(len(front)), "rule": ("agreement", front.rule.astype(str).to_numpy().astype(object))},
+                    attrs={"Conventions": "CF-1.8", "title": f"{scenario.title or scenario.name}: Pareto set of Qosh Tepa agreements",
+                           "history": command_line(args), "provenance_json": json.dumps(provenance)})
+    title = (f"{scenario.title or scenario.name}: Qosh Tepa agreements ({scenario.members} members x "
+             f"{max(scenario.parameter_sets, 1)} parameter set(s), dry years = Kerki exceedance >= {scenario.analysis['dry_exceedance']:.0%})")
+    with atomic_outputs(out, command_line(args)) as tmp:
+        admissible.round(4).to_csv(tmp("admissible.csv"), index=False)
+        table.round(4).to_csv(tmp("pareto.csv"), index=False)
+        agreements.round(4).to_csv(tmp("agreements.csv"), index=False)
+        season.round(4).to_csv(tmp("least_cost_season.csv"), index=False)
+        nc.to_netcdf(tmp("pareto.nc"))
+        with open(tmp("negotiate.json"), "w", encoding="utf-8") as fh:
+            json.dump(provenance, fh, indent=1)
+        charts.save(charts.negotiation_front(table, reference_rows, title), tmp("pareto.png"))
+    say(title)
+    say("\nLargest Qosh Tepa cap (km3/yr) keeping UZB + TKM dry-year shortfall at or under the threshold "
+        "(total: the shortfall itself; added: what Qosh Tepa adds), with the members' 5-95 % band and a plain run's check:")
+    shown = admissible.assign(band=[f"[{a:.2f}-{b:.2f}]" for a, b in zip(admissible.withdrawal_p05_km3, admissible.withdrawal_p95_km3)])
+    say(shown[["rule", "measure", "threshold_pct", "withdrawal_km3", "band", "check_pct", "without_qosh_tepa_pct", "status"]].round(2).to_string(index=False))
+    say(f"\nThe season that takes {scenario.qosh_tepa.withdrawal_km3:g} km3/yr at the least UZB + TKM dry-year shortfall "
+        "(mean, % of demand; Powell search from the seasonal pattern):")
+    say(season.drop(columns="pattern").round(3).to_string(index=False))
+    cols = ["agreement", "afg_withdrawal_km3", "UZB_dry_p90_pct", "TKM_dry_p90_pct", "UZB_TKM_dry_pct", "delta_inflow_km3", "better_than_no_agreement"]
+    say("\nReference and named agreements (dry-year shortfall in % of demand; p90: 90th percentile of the members):")
+    say(agreements[cols].round(2).to_string(index=False))
+    better = front[front.better_than_no_agreement]
+    say(f"\nPareto set: {len(front)} of {len(table)} agreements searched ({provenance['search_simulations']} simulations of "
+        f"{evaluator.member_runs // max(evaluator.simulations, 1)} members each in the search; {evaluator.simulations} in all); "
+        f"{len(better)} leave every party at least as well off as no agreement")
+    if len(better):
+        say(better.sort_values("afg_withdrawal_km3", ascending=False)[["rule", "cap_km3", "growing_share", "spring_cut", *cols[1:-1]]].head(8).round(2).to_string(index=False))
+    say(f"\nwrote {out / 'admissible.csv'}, least_cost_season.csv, pareto.csv, pareto.nc, pareto.png, agreements.csv, negotiate.json in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -89,7 +89,35 @@ SCHEMA: dict[str, tuple] = {
         "1 to 3 projects, each a list of 'KEY=VALUE' settings that switch it off (hydro attribute)", {}),
     "hindcast.observed_demand": (lambda v: None if isinstance(v, bool) else "true or false: set each state's demand to its recorded use where a year publishes it", False),
 }
-SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast", "parameters", "uncertainty", "analysis", "attribution"}
+SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compare", "sweep", "hindcast", "parameters", "uncertainty", "analysis",
+            "attribution", "negotiate"}
+
+
+def _rules(v) -> str | None:
+    from hydro.allocation import RULES
+
+    ok = isinstance(v, list) and v and all(isinstance(r, str) and r in RULES for r in v) and len(set(v)) == len(v)
+    return None if ok else f"a list of distinct allocation rules from {sorted(RULES)}"
+
+
+def _settings_list(v) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) and "=" in x for x in v)
+
+
+SCHEMA.update({  # hydro negotiate (hydro/negotiation.py)
+    "negotiate.rules": (_rules, None),
+    "negotiate.thresholds_pct": (lambda v: None if isinstance(v, list) and v and all(_is_number(x) and 0 <= x <= 100 for x in v)
+                                 else "a list of UZB + TKM dry-year shortfall thresholds in % of demand, 0-100", [5, 10, 15]),
+    "negotiate.cap_max_km3": (lambda v: None if _is_number(v) and 0.1 <= v <= 20.5 else "the largest Qosh Tepa cap searched, km3/yr, 0.1-20.5", 10.0),
+    "negotiate.no_agreement": (lambda v: None if _settings_list(v) else "a list of 'KEY=VALUE' settings: what Afghanistan takes without an agreement",
+                               ["qosh_tepa.withdrawal_km3=10"]),
+    "negotiate.agreements": (lambda v: None if isinstance(v, dict) and all(_settings_list(x) and x for x in v.values())
+                             else "named agreements, each a list of 'KEY=VALUE' run-file settings", {}),
+    "negotiate.population": (lambda v: None if _is_int(v) and 4 <= v <= 400 else "agreements per generation, 4-400", 24),
+    "negotiate.generations": (lambda v: None if _is_int(v) and 1 <= v <= 200 else "generations of the search, 1-200", 8),
+    "negotiate.seed": (lambda v: None if _is_int(v) and 0 <= v < 2**32 else "a whole number from 0 to 2**32 - 1", 1),
+    "negotiate.max_dry_pct": (lambda v: None if _is_number(v) and 0 <= v <= 100 else "the largest mean dry-year shortfall a downstream state accepts, % of demand", 100.0),
+})
 
 
 @dataclass

@@ -1,0 +1,338 @@
+"""Negotiation support: which Qosh Tepa agreements would work for every party?
+
+An **agreement** is a set of run-file settings (``KEY=VALUE``, as ``--set`` takes them): a cap on Qosh Tepa's
+annual withdrawal, its season (the share taken in April-September and how much of April-May it gives up), the rule
+the ICWC states share the rest by, and any other run-file key. Every agreement is judged on the same hydrological
+members and years (and parameter sets, where the run has them), by:
+
+- ``afg_withdrawal_km3``: what Qosh Tepa actually takes, mean km3/yr over all member-years;
+- ``<STATE>_dry_pct`` and ``<STATE>_dry_p90_pct``: each downstream state's shortfall in the dry water years (natural
+  flow at Kerki exceeded in >= 75 % of years, the run's ``analysis.dry_exceedance``), in % of its demand in those
+  years: the mean over members and the 90th percentile of the members' figures (a member's figure is its mean
+  over its own dry years);
+- ``UZB_TKM_dry_pct``: the two together;
+- ``delta_inflow_km3``: what reaches the Aral Sea terminal, mean km3/yr.
+
+:func:`admissible` answers the single question "the largest withdrawal that keeps UZB + TKM dry-year shortfall at
+or under X %" by a root search on the withdrawal (scipy's brentq) under each rule; :func:`search` finds the Pareto
+set of caps and seasons with NSGA-II (pymoo), robust over the members.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from hydro.errors import Problem, ScenarioError
+from hydro.metrics import member_shortfall, state_summary
+from hydro.scenario import Scenario, load_scenario, parse_set
+
+DOWNSTREAM = ("UZB", "TKM")
+QT_KEY = "qosh_tepa.withdrawal_km3"
+DELTA = "aral_sea"
+GROWING = (4, 5, 6, 7, 8, 9)
+SPRING = (4, 5)
+MEASURES = {"total": "UZB + TKM dry-year shortfall, % of their dry-year demand",
+            "added": "the part of it Qosh Tepa adds (with less without), % of the same demand"}
+DAYS = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def season_pattern(growing_share: float, spring_cut: float) -> list[float]:
+    """Qosh Tepa's 12 monthly weights (January-December, a ``qosh_tepa.pattern``): `growing_share` of the year's
+    water in April-September and the rest in October-March, each spread by days, then April and May cut by
+    `spring_cut` (0 = as spread, 1 = nothing in April-May); the weights are relative (the cap sets the volume)."""
+    growing = np.isin(np.arange(1, 13), GROWING)
+    weights = np.where(growing, growing_share / DAYS[growing].sum(), (1.0 - growing_share) / DAYS[~growing].sum()) * DAYS
+    weights[[m - 1 for m in SPRING]] *= 1.0 - spring_cut
+    if weights.sum() <= 0:  # everything in a cut spring: nothing left to take
+        weights = np.where(growing, 0.0, DAYS)
+    return [round(float(w), 9) for w in weights / weights.sum()]
+
+
+def agreement_settings(cap_km3: float, growing_share: float | None = None, spring_cut: float = 0.0, rule: str | None = None) -> list:
+    """The run-file settings of an agreement on the cap (km3/yr), and optionally Qosh Tepa's season and the rule."""
+    out = [(QT_KEY, float(cap_km3))]
+    if growing_share is not None:
+        out.append(("qosh_tepa.pattern", season_pattern(growing_share, spring_cut)))
+    if rule is not None:
+        out.append(("rule", rule))
+    return out
+
+
+@dataclass
+class Evaluator:
+    """Runs agreements on one run file's members, years and parameter sets, reusing their inflows (built once per
+    parameter set), and counts the simulations it made."""
+
+    run_file: object
+    overrides: list = field(default_factory=list)
+    simulations: int = 0
+    member_runs: int = 0
+
+    def __post_init__(self):
+        self.base = load_scenario(self.run_file, self.overrides)
+        self._prepared: dict[str, list] = {}
+        self._inputs = self._prepare([])
+
+    def _prepare(self, structural: list) -> list:
+        """(scenario, inputs) per parameter set for the run file with the `structural` settings (those that change
+        the network or the years), built once and kept."""
+        from hydro.parameter_sets import of_run, with_set
+        from hydro.runner import prepare
+
+        key = json.dumps([[k, v] for k, v in structural], default=str)
+        if key not in self._prepared:
+            base = load_scenario(self.run_file, [*self.overrides, *structural]) if structural else self.base
+            sets = of_run(base)
+            scenarios = [with_set(base, values) for _, values in sets] if sets else [base]
+            self._prepared[key] = [(s, prepare(s)) for s in scenarios]
+        return self._prepared[key]
+
+    def run(self, settings: list):
+        """The results of the run file with `settings` on top (the kept variables of a counterpart run), members of
+        every parameter set stacked. Qosh Tepa, rule and allocation settings reuse the run's inflows; any other
+        key (a reservoir's filling, say) is built once per distinct value; hydrology keys are refused."""
+        from hydro.runner import counterpart, stack_members
+
+        hydrology = [k for k, _ in settings if k.split(".")[0] in ("hydrology", "parameters", "uncertainty")]
+        if hydrology:
+            raise ScenarioError([Problem(str(self.run_file), "negotiate", ", ".join(hydrology),
+                                         "agreement settings that leave the hydrology alone (no hydrology.*, parameters.* or uncertainty.* key)")])
+        fast = [(k, v) for k, v in settings if k == "rule" or k.split(".")[0] in ("qosh_tepa", "allocation")]
+        structural = [(k, v) for k, v in settings if (k, v) not in fast]
+        parts = []
+        for scenario, inputs in self._prepare(structural):
+            parts.append(counterpart(scenario, [*self.overrides, *settings], "agreement", inputs))
+            self.simulations += 1
+            self.member_runs += parts[-1].sizes["member"]
+        return parts[0] if len(parts) == 1 else stack_members(parts)
+
+    def measure(self, settings: list) -> dict:
+        """The figures of one agreement (module docstring)."""
+        return figures(self.run(settings))
+
+
+def figures(ds) -> dict:
+    """An agreement's figures from its results (module docstring); NaN for the dry-year figures of a run without a
+    dry year."""
+    out = {}
+    qt = ds.withdrawal.sel(node="qosh_tepa") if "qosh_tepa" in ds.node.values else None
+    years = ds.sizes["time"] / 12.0
+    out["afg_withdrawal_km3"] = float(qt.sum("time").mean()) / 1000.0 / years if qt is not None else 0.0
+    out["delta_inflow_km3"] = float(ds.inflow.sel(node=DELTA).sum("time").mean()) / 1000.0 / years if DELTA in ds.node.values else np.nan
+    dry = "year_type" in ds.coords and bool((ds.year_type == "dry").any())
+    table = state_summary(ds, "dry years") if dry else None
+    demand_all = 0.0
+    short_all = np.zeros(ds.sizes["member"])
+    for s in DOWNSTREAM:
+        if not dry or s not in table.index:
+            out[f"{s}_dry_pct"] = out[f"{s}_dry_p90_pct"] = np.nan
+            continue
+        demand = float(table.loc[s, "demand_km3"])
+        members = member_shortfall(ds, [s], "dry years")
+        out[f"{s}_dry_pct"] = 100.0 * float(table.loc[s, "shortfall_km3"]) / demand
+        out[f"{s}_dry_p90_pct"] = 100.0 * float(np.nanquantile(members, 0.9)) / demand
+        demand_all += demand
+        short_all = short_all + np.nan_to_num(members)
+    if dry and demand_all > 0:
+        together = sum(float(table.loc[s, "shortfall_km3"]) for s in DOWNSTREAM if s in table.index)
+        out["UZB_TKM_dry_pct"] = 100.0 * together / demand_all
+        out["UZB_TKM_dry_p90_pct"] = 100.0 * float(np.quantile(short_all, 0.9)) / demand_all
+        out["_members_pct"] = 100.0 * short_all / demand_all  # each member's UZB + TKM dry-year shortfall
+    else:
+        out["UZB_TKM_dry_pct"] = out["UZB_TKM_dry_p90_pct"] = np.nan
+    return out
+
+
+# ------------------------------------------------------------------ the single question: the largest admissible cap
+
+
+def admissible(evaluator: Evaluator, rules: list[str], thresholds_pct: list[float], cap_max_km3: float, base_settings: list | None = None,
+               grid_step_km3: float = 1.0, xtol_km3: float = 0.01) -> pd.DataFrame:
+    """Per rule, measure and threshold X: the largest Qosh Tepa cap (km3/yr) at which the UZB + TKM dry-year
+    shortfall is at or under X % ("total"), or Qosh Tepa adds at most X % ("added").
+
+    A grid of caps (every `grid_step_km3` up to `cap_max_km3`) brackets the first crossing; brentq then finds it to
+    `xtol_km3`. The band: each member's own largest admissible cap on the grid (linear between grid points), 5-95 %.
+    ``check_pct`` is the measure in a plain run at the cap found: the shortfall the search promised."""
+    from scipy.optimize import brentq
+
+    base_settings = list(base_settings or [])
+    levels = np.round(np.arange(0.0, cap_max_km3 + 1e-9, grid_step_km3), 6)
+    rows = []
+    for rule in rules:
+        def run_at(cap, rule=rule):
+            return figures(evaluator.run([*base_settings, (QT_KEY, float(cap)), ("rule", rule)]))
+
+        grid = [run_at(c) for c in levels]
+        if not np.isfinite(grid[0]["UZB_TKM_dry_pct"]):
+            raise ScenarioError([Problem(str(evaluator.run_file), "hydrology", "<no dry water year>",
+                                         "a run with dry water years (e.g. hydrology.kind = \"stochastic\" with 20 or more members)")])
+        without = grid[0]
+        total = np.array([g["UZB_TKM_dry_pct"] for g in grid])
+        members = np.array([g["_members_pct"] for g in grid])  # (levels, members)
+        for measure in MEASURES:
+            offset = 0.0 if measure == "total" else without["UZB_TKM_dry_pct"]
+            member_offset = 0.0 if measure == "total" else members[0]
+            for x in thresholds_pct:
+                curve = total - offset
+                status, cap = _largest_under(levels, curve, x)
+                if status == "interior":
+                    i = int(np.flatnonzero(curve > x)[0])
+                    cap = brentq(lambda c, rule=rule, offset=offset, x=x: run_at(c, rule)["UZB_TKM_dry_pct"] - offset - x,
+                                 levels[i - 1], levels[i], xtol=xtol_km3)
+                per_member = [_largest_under(levels, members[:, m] - (member_offset[m] if measure == "added" else 0.0), x)[1]
+                              for m in range(members.shape[1])]
+                check = run_at(cap, rule)["UZB_TKM_dry_pct"] - offset
+                rows.append({"rule": rule, "measure": measure, "threshold_pct": float(x), "withdrawal_km3": float(cap),
+                             "withdrawal_p05_km3": float(np.quantile(per_member, 0.05)),
+                             "withdrawal_p95_km3": float(np.quantile(per_member, 0.95)),
+                             "check_pct": float(check), "without_qosh_tepa_pct": float(without["UZB_TKM_dry_pct"]), "status": status})
+    return pd.DataFrame(rows)
+
+
+def _largest_under(levels: np.ndarray, curve: np.ndarray, x: float) -> tuple[str, float]:
+    """The largest level before `curve` first rises above `x` (linear between levels): ('none', 0) when it is above
+    already at the first level, ('all', last level) when it never is, else ('interior', the interpolated level)."""
+    above = np.flatnonzero(curve > x + 1e-12)
+    if not len(above):
+        return "all", float(levels[-1])
+    i = int(above[0])
+    if i == 0:
+        return "none", 0.0
+    a, b = curve[i - 1], curve[i]
+    return "interior", float(levels[i - 1] + (x - a) / (b - a) * (levels[i] - levels[i - 1])) if b > a else float(levels[i - 1])
+
+
+# ------------------------------------------------------------------ the run file's [negotiate] table
+
+
+@dataclass
+class Options:
+    rules: list[str]
+    thresholds_pct: list[float]
+    cap_max_km3: float
+    no_agreement: list
+    agreements: dict[str, list]
+    population: int
+    generations: int
+    seed: int
+    max_dry_pct: float
+
+
+def options_of(scenario: Scenario, where: str) -> Options:
+    """The run file's ``[negotiate]`` table (checked when the run file loads), with its defaults."""
+    from hydro.scenario import SCHEMA
+
+    raw = scenario.doc.get("negotiate", {})
+
+    def get(key):
+        return raw.get(key, SCHEMA[f"negotiate.{key}"][1])
+
+    settings = {"no_agreement": [parse_set(x) for x in get("no_agreement")],
+                "agreements": {str(k): [parse_set(x) for x in v] for k, v in get("agreements").items()}}
+    return Options(list(get("rules") or [scenario.rule]), [float(x) for x in get("thresholds_pct")], float(get("cap_max_km3")),
+                   settings["no_agreement"], settings["agreements"], int(get("population")), int(get("generations")), int(get("seed")),
+                   float(get("max_dry_pct")))
+
+
+def provenance(evaluator: Evaluator, options: Options) -> dict:
+    """What a negotiation ran on: run file, settings, members, years, parameter sets and the search's sizes."""
+    b = evaluator.base
+    return json.loads(json.dumps({
+        "run_file": str(evaluator.run_file), "overrides": [f"{k}={v}" for k, v in evaluator.overrides], "basin": str(b.basin_path),
+        "members_per_set": b.members, "parameter_sets": b.parameter_sets,
+        "years": b.axis.months // 12, "rules": options.rules, "thresholds_pct": options.thresholds_pct,
+        "dry_year": f"natural flow at Kerki exceeded in >= {b.analysis['dry_exceedance']:.0%} of years",
+        "measures": MEASURES, "simulations": evaluator.simulations, "member_runs": evaluator.member_runs,
+    }, default=str))
+
+
+# ------------------------------------------------------------------ the Pareto set of caps and seasons
+
+VARIABLES = (("cap_km3", "Qosh Tepa's annual cap, km3/yr"), ("growing_share", "share of it taken in April-September"),
+             ("spring_cut", "share of April-May's part given up"))
+OBJECTIVES = (("afg_withdrawal_km3", -1), ("UZB_dry_p90_pct", 1), ("TKM_dry_p90_pct", 1), ("delta_inflow_km3", -1))
+
+
+def search(evaluator: Evaluator, options: Options, tick=None) -> pd.DataFrame:
+    """Per rule, NSGA-II (pymoo) over the cap (0 to ``cap_max_km3``), the growing-season share and the spring cut:
+    maximise Afghanistan's withdrawal and the delta's inflow, minimise UZB's and TKM's 90th-percentile dry-year
+    shortfall, subject to no state's mean dry-year shortfall above ``max_dry_pct``. Returns every agreement the
+    search evaluated (one row each: rule, variables, figures, ``feasible``, ``pareto``: non-dominated among the
+    feasible ones of all rules)."""
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.core.problem import Problem as PymooProblem
+    from pymoo.optimize import minimize
+
+    rows = []
+    for rule in options.rules:
+        class Agreements(PymooProblem):
+            def __init__(self):
+                super().__init__(n_var=3, n_obj=len(OBJECTIVES), n_ieq_constr=1, xl=np.array([0.0, 0.0, 0.0]),
+                                 xu=np.array([options.cap_max_km3, 1.0, 1.0]))
+
+            def _evaluate(self, x, out, *args, **kwargs):
+                f, g = [], []
+                for cap, share, cut in x:
+                    fig = evaluator.measure(agreement_settings(cap, share, cut, rule))
+                    fig.pop("_members_pct", None)
+                    rows.append({"rule": rule, "cap_km3": float(cap), "growing_share": float(share), "spring_cut": float(cut), **fig})
+                    f.append([sign * fig[name] for name, sign in OBJECTIVES])
+                    g.append([max(fig[f"{s}_dry_pct"] for s in DOWNSTREAM) - options.max_dry_pct])
+                    if tick:
+                        tick()
+                out["F"], out["G"] = np.array(f), np.array(g)
+
+        minimize(Agreements(), NSGA2(pop_size=options.population), ("n_gen", options.generations), seed=options.seed, verbose=False)
+    table = pd.DataFrame(rows)
+    table["feasible"] = table[[f"{s}_dry_pct" for s in DOWNSTREAM]].max(axis=1) <= options.max_dry_pct + 1e-9
+    table["pareto"] = False
+    feasible = table.index[table.feasible]
+    table.loc[feasible, "pareto"] = non_dominated(table.loc[feasible, [n for n, _ in OBJECTIVES]].to_numpy() * [s for _, s in OBJECTIVES])
+    return table
+
+
+def non_dominated(f: np.ndarray) -> np.ndarray:
+    """True for each row of `f` (objectives to minimise) that no other row dominates (as good in all, better in one)."""
+    f = np.asarray(f, dtype=float)
+    keep = np.ones(len(f), dtype=bool)
+    for i in range(len(f)):
+        others = np.delete(f, i, axis=0)
+        keep[i] = not np.any(np.all(others <= f[i], axis=1) & np.any(others < f[i], axis=1))
+    return keep
+
+
+def better_than(table: pd.DataFrame, reference: dict, tol: float = 1e-9) -> pd.Series:
+    """True where an agreement leaves every party at least as well off as `reference` (no agreement): Afghanistan
+    takes at least as much, Uzbekistan and Turkmenistan lose no more in their dry years (90th percentile)."""
+    return ((table.afg_withdrawal_km3 >= reference["afg_withdrawal_km3"] - tol)
+            & (table.UZB_dry_p90_pct <= reference["UZB_dry_p90_pct"] + tol)
+            & (table.TKM_dry_p90_pct <= reference["TKM_dry_p90_pct"] + tol))
+
+
+def least_cost_season(evaluator: Evaluator, rules: list[str], cap_km3: float, max_evaluations: int = 60) -> pd.DataFrame:
+    """Per rule: the season (share in April-September, share of April-May given up) that takes `cap_km3` a year at
+    the least UZB + TKM dry-year shortfall (mean, % of demand), by scipy's bounded Powell search from the seasonal
+    pattern the ICWC states follow (71.4 % in April-September); beside it the seasonal pattern's own figures."""
+    from scipy.optimize import minimize
+
+    rows = []
+    for rule in rules:
+        def cost(x, rule=rule):
+            return evaluator.measure(agreement_settings(cap_km3, float(x[0]), float(x[1]), rule))["UZB_TKM_dry_pct"]
+
+        seasonal = evaluator.measure([(QT_KEY, float(cap_km3)), ("rule", rule)])
+        best = minimize(cost, x0=[0.714, 0.0], method="Powell", bounds=[(0.0, 1.0), (0.0, 1.0)],
+                        options={"xtol": 0.01, "ftol": 1e-4, "maxfev": max_evaluations})
+        fig = evaluator.measure(agreement_settings(cap_km3, float(best.x[0]), float(best.x[1]), rule))
+        rows.append({"rule": rule, "cap_km3": float(cap_km3), "growing_share": float(best.x[0]), "spring_cut": float(best.x[1]),
+                     "pattern": json.dumps(season_pattern(float(best.x[0]), float(best.x[1]))),
+                     "afg_withdrawal_km3": fig["afg_withdrawal_km3"], "UZB_TKM_dry_pct": fig["UZB_TKM_dry_pct"],
+                     "UZB_dry_pct": fig["UZB_dry_pct"], "TKM_dry_pct": fig["TKM_dry_pct"],
+                     "seasonal_UZB_TKM_dry_pct": seasonal["UZB_TKM_dry_pct"], "seasonal_afg_withdrawal_km3": seasonal["afg_withdrawal_km3"],
+                     "evaluations": int(best.nfev)})
+    return pd.DataFrame(rows)
