@@ -597,9 +597,7 @@ def _attribute(args) -> int:
 def _negotiate(args) -> int:
     import json
 
-    import numpy as np
     import pandas as pd
-    import xarray as xr
 
     from hydro import charts, negotiation
     from hydro.progress import bar
@@ -632,13 +630,7 @@ def _negotiate(args) -> int:
     provenance = negotiation.provenance(evaluator, options)
     provenance.update({"search_simulations": evaluator.simulations - searched_before, "agreements_searched": len(table),
                        "pareto_size": len(front), "seconds": round(time.perf_counter() - started, 1)})
-    variables = dict(negotiation.VARIABLES)
-    units = {"cap_km3": "km3 yr-1", "growing_share": "1", "spring_cut": "1", "afg_withdrawal_km3": "km3 yr-1", "delta_inflow_km3": "km3 yr-1"}
-    nc = xr.Dataset({c: ("agreement", front[c].to_numpy(), {"long_name": variables.get(c, c.replace("_", " ")), "units": units.get(c, "%")})
-                     for c in front.columns if c not in ("rule", "pareto", "feasible", "better_than_no_agreement")},
-                    coords={"agreement": np.arange(len(front)), "rule": ("agreement", front.rule.astype(str).to_numpy().astype(object))},
-                    attrs={"Conventions": "CF-1.8", "title": f"{scenario.title or scenario.name}: Pareto set of Qosh Tepa agreements",
-                           "history": command_line(args), "provenance_json": json.dumps(provenance)})
+    nc = negotiation.pareto_dataset(front, f"{scenario.title or scenario.name}: Pareto set of Qosh Tepa agreements", command_line(args), provenance)
     title = (f"{scenario.title or scenario.name}: Qosh Tepa agreements ({scenario.members} members x "
              f"{max(scenario.parameter_sets, 1)} parameter set(s), dry years = Kerki exceedance >= {scenario.analysis['dry_exceedance']:.0%})")
     with atomic_outputs(out, command_line(args)) as tmp:

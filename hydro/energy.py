@@ -107,21 +107,29 @@ def summary(ds: xr.Dataset, months: xr.Dataset | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("plant")
 
 
+def _period_of(ds: xr.Dataset, period: str, m: xr.Dataset):
+    """(monthly energy `m`, the period's mask (member, time), its member-years, node -> state), or None when the run
+    has no plant or no member-year in the period."""
+    from hydro.metrics import member_years, period_mask
+
+    if not m:
+        return None
+    n = member_years(ds, period_mask(ds, period))
+    if n == 0:
+        return None
+    mask = period_mask(ds, period).transpose("member", "time").values
+    return m, mask, n, dict(zip((str(x) for x in ds.node.values), (str(x) for x in ds.state.values)))
+
+
 def state_energy(ds: xr.Dataset, period: str = "all", months: xr.Dataset | None = None) -> pd.DataFrame:
     """Per state owning a plant: mean energy per year of `period` (TWh/yr) in winter (October-March), in summer
     (April-September) and in all, over the member-years of the period (the years of :func:`hydro.metrics.state_summary`);
     empty when the run has no plant."""
-    from hydro.metrics import member_years, period_mask
-
-    m = monthly(ds) if months is None else months
-    if not m:
+    got = _period_of(ds, period, monthly(ds) if months is None else months)
+    if got is None:
         return pd.DataFrame()
-    mask = period_mask(ds, period).transpose("member", "time").values
-    n = member_years(ds, period_mask(ds, period))
-    if n == 0:
-        return pd.DataFrame()
+    m, mask, n, state_of = got
     winter = np.isin(m.time.dt.month.values, WINTER_MONTHS)[None, :]
-    state_of = dict(zip((str(x) for x in ds.node.values), (str(x) for x in ds.state.values)))
     rows = {}
     for plant in m.plant.values:
         gwh = m.energy_gwh.sel(plant=plant).transpose("member", "time").values
@@ -139,20 +147,15 @@ def season_surplus(ds: xr.Dataset, season: tuple, period: str = "all", months: x
     in those months (the basin's ``energy_demand`` tables, as the layout carries them; none for a plant without a
     table) and the surplus, generation less demand, each in GWh per year of `period` (the years of
     :func:`state_energy`; `layout` as for :func:`monthly`); empty when the run has no plant."""
-    from hydro.metrics import member_years, period_mask
     from hydro.results import saved_network
 
     layout = saved_network(ds) if layout is None else layout
-    m = monthly(ds, layout) if months is None else months
-    if not m:
+    got = _period_of(ds, period, monthly(ds, layout) if months is None else months)
+    if got is None:
         return pd.DataFrame()
-    mask = period_mask(ds, period).transpose("member", "time").values
-    n = member_years(ds, period_mask(ds, period))
-    if n == 0:
-        return pd.DataFrame()
+    m, mask, n, state_of = got
     in_season = np.isin(m.time.dt.month.values, season)[None, :]
     demand_of = layout.energy_demand_gwh
-    state_of = dict(zip((str(x) for x in ds.node.values), (str(x) for x in ds.state.values)))
     rows = {}
     for plant in m.plant.values:
         gwh = m.energy_gwh.sel(plant=plant).transpose("member", "time").values

@@ -336,3 +336,16 @@ def least_cost_season(evaluator: Evaluator, rules: list[str], cap_km3: float, ma
                      "seasonal_UZB_TKM_dry_pct": seasonal["UZB_TKM_dry_pct"], "seasonal_afg_withdrawal_km3": seasonal["afg_withdrawal_km3"],
                      "evaluations": int(best.nfev)})
     return pd.DataFrame(rows)
+
+
+def pareto_dataset(front: pd.DataFrame, title: str, history: str, provenance: dict):
+    """The Pareto set as a CF-1.8 Dataset (pareto.nc): one ``agreement`` dimension, each variable and figure with its
+    long name and units, the rule as a coordinate."""
+    import xarray as xr
+
+    names = dict(VARIABLES)
+    units = {"cap_km3": "km3 yr-1", "growing_share": "1", "spring_cut": "1", "afg_withdrawal_km3": "km3 yr-1", "delta_inflow_km3": "km3 yr-1"}
+    data = {c: ("agreement", front[c].to_numpy(), {"long_name": names.get(c, c.replace("_", " ")), "units": units.get(c, "%")})
+            for c in front.columns if c not in ("rule", "pareto", "feasible", "better_than_no_agreement")}
+    return xr.Dataset(data, coords={"agreement": np.arange(len(front)), "rule": ("agreement", front.rule.astype(str).to_numpy().astype(object))},
+                      attrs={"Conventions": "CF-1.8", "title": title, "history": history, "provenance_json": json.dumps(provenance)})
