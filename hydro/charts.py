@@ -461,6 +461,53 @@ def negotiation_front(table, references: dict, title: str = ""):
     return fig
 
 
+def timeline_figure(table, title: str = ""):
+    """The timeline (hydro timeline's timeline.csv), three panels over the water years: Qosh Tepa's withdrawal and
+    the flow at Kerki (km3/yr); UZB's and TKM's shortfall and what Qosh Tepa adds to it (% of demand); each state's
+    leverage score; lines the members' mean, bands their 5-95 %."""
+    fig, axes = plt.subplots(3, 1, figsize=(8.3, 10.5), constrained_layout=True, sharex=True)
+
+    def series(quantity, state):
+        rows = table[(table.quantity == quantity) & (table.state == state)].sort_values("water_year")
+        return rows.water_year.to_numpy(), rows["mean"].to_numpy(), rows.p05.to_numpy(), rows.p95.to_numpy()
+
+    ax = axes[0]
+    for quantity, state, label, colour in (("qosh_tepa_withdrawal", "AFG", "Qosh Tepa's withdrawal", STATE_COLOURS["AFG"]),
+                                           ("kerki_flow", "", "flow at Kerki (right axis)", "#1f78b4")):
+        x, m, lo, hi = series(quantity, state)
+        target = ax if quantity == "qosh_tepa_withdrawal" else ax.twinx()
+        target.plot(x, m, "-o", ms=3, color=colour, label=label)
+        target.fill_between(x, lo, hi, color=colour, alpha=0.15)
+        target.set_ylabel(f"{label.replace(' (right axis)', '')} (km³/yr)", color=colour, fontsize=9)
+    ax.set_title("Qosh Tepa built out and the river", fontsize=10)
+    ax = axes[1]
+    for state in ("UZB", "TKM"):
+        for quantity, style, what in (("shortfall_pct", "-", "shortfall"), ("qosh_tepa_added_pct", "--", "added by Qosh Tepa")):
+            x, m, lo, hi = series(quantity, state)
+            ax.plot(x, m, style, color=STATE_COLOURS[state], label=f"{state} {what}")
+            if quantity == "shortfall_pct":
+                ax.fill_between(x, lo, hi, color=STATE_COLOURS[state], alpha=0.12)
+    ax.set_ylabel("% of demand")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, ncols=2)
+    ax.set_title("Shortfall in each year (mean of the members, band 5-95 %)", fontsize=10)
+    ax = axes[2]
+    for state in sorted(set(table[table.quantity == "leverage_score"].state)):
+        x, m, lo, hi = series("leverage_score", state)
+        colour = STATE_COLOURS.get(state, "0.4")
+        ax.plot(x, m, "-o", ms=3, color=colour, label=state)
+        ax.fill_between(x, lo, hi, color=colour, alpha=0.12)
+    ax.set_ylabel("leverage score (0-1)")
+    ax.set_xlabel("water year (October-September, named by its September)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, ncols=5)
+    ax.set_title("Afghanistan's leverage over each state (band: each member's own water exposure)", fontsize=10)
+    for a in axes:
+        a.grid(alpha=0.3)
+    fig.suptitle(_literal(title), fontsize=11)
+    return fig
+
+
 def _monthly_shortfall_pct(ds: xr.Dataset, by: str = "province") -> tuple[np.ndarray, list[str], list[str]]:
     """Shortfall in % of demand per offtake group (rows, upstream first) and month of the water year (12 columns,
     Oct-Sep): shortfall summed over members, years and the group's offtakes over demand summed likewise; NaN

@@ -49,7 +49,8 @@ EXAMPLES = {
                 "hydro compare runs/rules_compare.toml --rules icwc_quota --policy nurek=curve,schedule,energy"],
     "sweep": ["hydro sweep runs/qosh_tepa_sweep.toml", "hydro sweep runs/mean_year.toml --vary qosh_tepa.withdrawal_km3=0:12:2 --vary rule=upstream_first,icwc_quota",
               "hydro sweep runs/nurek_policy.toml  # also writes tradeoff.png"],
-    "report": ["hydro report out/baseline", "hydro report out/qosh_tepa_sweep --sel rule=icwc_quota", "hydro report out/baseline --hindcast out/hindcast"],
+    "report": ["hydro report out/baseline", "hydro report out/qosh_tepa_sweep --sel rule=icwc_quota", "hydro report out/baseline --hindcast out/hindcast",
+               "hydro report out/negotiate_negotiate --timeline out/timeline_timeline"],
     "chart": ["hydro chart out/baseline/results.nc --kind heatmap --out heatmap.svg", "hydro chart out/qosh_tepa_sweep --kind withdrawal --sel rule=icwc_quota",
               "hydro chart out/nurek_policy --kind tradeoff"],
     "leverage": ["hydro leverage out/qosh_tepa_sweep --withdrawal 6", "hydro leverage out/baseline"],
@@ -58,6 +59,7 @@ EXAMPLES = {
     "validate": ["hydro validate basins/amu_darya", "hydro validate runs/baseline.toml"],
     "hindcast": ["hydro hindcast", "hydro hindcast --validate 2023,2024 --observed-demand"],
     "sensitivity": ["hydro sensitivity runs/mean_year.toml"],
+    "timeline": ["hydro timeline runs/timeline.toml", "hydro timeline runs/timeline.toml --set 'qosh_tepa.build_out=[[\"2026-04\", 0.0], [\"2027-10\", 1.0]]'"],
     "negotiate": ["hydro negotiate runs/negotiate.toml", "hydro negotiate runs/negotiate.toml --set negotiate.generations=20 --out out/negotiate_long"],
     "attribute": ["hydro attribute runs/rogun_and_qosh_tepa.toml", "hydro attribute runs/rogun_filling.toml --set reservoirs.rogun.filling.limit_share=0.2"],
     "uncertainty": ["hydro uncertainty runs/mean_year.toml --samples 200"],
@@ -127,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("folder", type=Path)
     rep.add_argument("--out", default=None, help="the HTML file (default: FOLDER/report.html)")
     rep.add_argument("--hindcast", type=Path, default=None, help="add the skill of a hindcast folder (hydro hindcast --out DIR)")
+    rep.add_argument("--timeline", type=Path, default=None, help="add the years of a timeline folder (hydro timeline --out DIR)")
     rep.add_argument("--sel", action="append", default=[], metavar="KEY=VALUE",
                      help="fix one key of a sweep (its full or last name), e.g. --sel rule=icwc_quota (repeatable)")
     rep.add_argument("--pdf", action="store_true", help="also print the report to PDF beside it (headless Chromium)")
@@ -169,6 +172,11 @@ def _parser() -> argparse.ArgumentParser:
     neg.add_argument("run_file", type=Path)
     neg.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
     neg.add_argument("--out", default=None, help="output folder (default: out/<run file name>_negotiate<+overrides>)")
+
+    tl = sub.add_parser("timeline", help="shortfall and leverage year by year as Qosh Tepa is built out, the climate shifts and Rogun fills")
+    tl.add_argument("run_file", type=Path)
+    tl.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
+    tl.add_argument("--out", default=None, help="output folder (default: out/<run file name>_timeline<+overrides>)")
 
     att = sub.add_parser("attribute", help="compound scenarios: run every combination of the run file's projects on and off; write attribution.csv")
     att.add_argument("run_file", type=Path)
@@ -247,7 +255,7 @@ def _main(args) -> int:
     handler = {"run": _run, "compare": _compare, "sweep": _sweep, "report": _report, "leverage": _leverage,
                "check": _check, "rerun": _rerun, "chart": _chart, "validate": _validate, "hindcast": _hindcast,
                "sensitivity": _sensitivity, "uncertainty": _uncertainty, "calibrate": _calibrate, "attribute": _attribute,
-               "negotiate": _negotiate}[args.command]
+               "negotiate": _negotiate, "timeline": _timeline}[args.command]
     if args.debug:
         return handler(args)
     previous = _on_signals(args)
@@ -628,6 +636,9 @@ def _negotiate(args) -> int:
     agreements["better_than_no_agreement"] = negotiation.better_than(agreements, none)
     front = table[table.pareto].reset_index(drop=True)
     provenance = negotiation.provenance(evaluator, options)
+    best = negotiation.compromise(front, options.weights) if len(front) else None
+    if best is not None:
+        provenance["compromise"] = {"weights": options.weights, "agreement": json.loads(best.to_json())}
     provenance.update({"search_simulations": evaluator.simulations - searched_before, "agreements_searched": len(table),
                        "pareto_size": len(front), "seconds": round(time.perf_counter() - started, 1)})
     nc = negotiation.pareto_dataset(front, f"{scenario.title or scenario.name}: Pareto set of Qosh Tepa agreements", command_line(args), provenance)
@@ -657,9 +668,56 @@ def _negotiate(args) -> int:
     say(f"\nPareto set: {len(front)} of {len(table)} agreements searched ({provenance['search_simulations']} simulations of "
         f"{evaluator.member_runs // max(evaluator.simulations, 1)} members each in the search; {evaluator.simulations} in all); "
         f"{len(better)} leave every party at least as well off as no agreement")
+    if best is not None:
+        weights = ", ".join(f"{k} {v:g}" for k, v in options.weights.items())
+        say(f"Best compromise (weights {weights}; each party's objective scaled 0-1 over the front): rule {best.rule}, cap "
+            f"{best.cap_km3:.2f} km3/yr, {best.growing_share:.0%} in April-September, {best.spring_cut:.0%} of April-May given up: "
+            f"Afghanistan {best.afg_withdrawal_km3:.2f} km3/yr, UZB p90 {best.UZB_dry_p90_pct:.1f} %, TKM p90 {best.TKM_dry_p90_pct:.1f} %, "
+            f"delta {best.delta_inflow_km3:.2f} km3/yr")
     if len(better):
         say(better.sort_values("afg_withdrawal_km3", ascending=False)[["rule", "cap_km3", "growing_share", "spring_cut", *cols[1:-1]]].head(8).round(2).to_string(index=False))
     say(f"\nwrote {out / 'admissible.csv'}, least_cost_season.csv, pareto.csv, pareto.nc, pareto.png, agreements.csv, negotiate.json in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _timeline(args) -> int:
+    import json
+
+    from hydro import charts, leverage, negotiation, timeline
+    from hydro.results import atomic_outputs, saved_network
+    from hydro.scenario import load_scenario, parse_set
+
+    started = time.perf_counter()
+    overrides = [parse_set(s) for s in args.overrides]
+    scenario = load_scenario(args.run_file, overrides)
+    data = leverage.load_leverage(scenario.basin_path / "leverage.toml")
+    out = _out_folder(args, scenario, scenario.name + "_timeline")
+    evaluator = negotiation.Evaluator(args.run_file, overrides)
+    with_ds = evaluator.run([], keep_plants=True)
+    without_ds = evaluator.run([(negotiation.QT_KEY, 0.0)])
+    table = timeline.timeline(with_ds, without_ds, data, saved_network(with_ds))
+    lines = timeline.changes(table)
+    provenance = {"run_file": str(args.run_file), "overrides": [f"{k}={v}" for k, v in overrides], "basin": str(scenario.basin_path),
+                  "members_per_set": scenario.members, "parameter_sets": scenario.parameter_sets, "rule": scenario.rule,
+                  "qosh_tepa_build_out": [[str(m), s] for m, s in scenario.qosh_tepa.build_out],
+                  "hydrology_trend": scenario.hydrology["trend"], "changes": lines, "simulations": evaluator.simulations,
+                  "seconds": round(time.perf_counter() - started, 1)}
+    title = (f"{scenario.title or scenario.name}: rule {scenario.rule}, {scenario.members} members x "
+             f"{max(scenario.parameter_sets, 1)} parameter set(s)")
+    with atomic_outputs(out, command_line(args)) as tmp:
+        table.round(4).to_csv(tmp("timeline.csv"), index=False)
+        with open(tmp("timeline.json"), "w", encoding="utf-8") as fh:
+            json.dump(json.loads(json.dumps(provenance, default=str)), fh, indent=1)
+        charts.save(charts.timeline_figure(table, title), tmp("timeline.png"))
+    say(title)
+    shown = table[table.water_year.isin([2026, 2028, 2030, 2035, 2040]) & (table.quantity != "leverage_rank")]
+    shown = shown.assign(figure=[f"{m:.2f} [{a:.2f}-{b:.2f}]" if b == b else f"{m:.2f}" for m, a, b in zip(shown["mean"], shown.p05, shown.p95)])
+    say("\nMean of the members [5-95 %] (withdrawal and flow km3/yr, shortfall % of demand, scores 0-1, dry share 0-1):")
+    say(shown.pivot_table(index=["quantity", "state"], columns="water_year", values="figure", aggfunc="first", sort=False).to_string())
+    say("")
+    for line in lines:
+        say(line)
+    say(f"\nwrote {out / 'timeline.csv'}, timeline.png, timeline.json in {time.perf_counter() - started:.1f} s")
     return 0
 
 
@@ -727,15 +785,17 @@ def _report(args) -> int:
     from hydro.report import write_report
 
     folder = Path(args.folder)
-    kinds = ("results.nc", "sweep.json", "compare.csv", "hindcast.csv", "sensitivity.csv", "uncertainty_band.csv")
+    kinds = ("results.nc", "sweep.json", "compare.csv", "hindcast.csv", "sensitivity.csv", "uncertainty_band.csv", "pareto.csv", "timeline.csv")
     if not any((folder / f).exists() for f in kinds):
         raise ScenarioError([Problem(str(folder), "<folder>", f"<none of {', '.join(kinds)}>",
-                                     "a folder written by hydro run, sweep, compare, hindcast, sensitivity or uncertainty")])
+                                     "a folder written by hydro run, sweep, compare, hindcast, sensitivity, uncertainty, negotiate or timeline")])
+    if args.timeline is not None and not (args.timeline / "timeline.csv").is_file():
+        raise ScenarioError([Problem(str(args.timeline), "--timeline", "<no timeline.csv>", "a folder written by hydro timeline")])
     if args.hindcast is not None and not (args.hindcast / "hindcast.csv").is_file():
         raise ScenarioError([Problem(str(args.hindcast), "--hindcast", "<no hindcast.csv>", "a folder written by hydro hindcast")])
     if args.out is not None and str(args.out).strip() == "":
         raise ScenarioError([Problem("<command line>", "--out", "<empty>", "an HTML file, e.g. --out report.html")])
-    out = write_report(folder, args.out, args.hindcast, _sel(args))
+    out = write_report(folder, args.out, args.hindcast, _sel(args), args.timeline)
     say(f"wrote {out}")
     if args.pdf:
         say(f"wrote {print_pdf(out)}")

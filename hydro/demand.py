@@ -48,7 +48,17 @@ def qosh_tepa_monthly(qt: QoshTepa, network: Network, axis: TimeAxis) -> np.ndar
         monthly = annual * (weights / weights.sum())[axis.calendar_month]
     if qt.start is not None:
         monthly = np.where(axis.month_starts >= qt.start, monthly, 0.0)
+    if qt.build_out:
+        monthly = monthly * build_out_share(qt.build_out, axis)
     return monthly
+
+
+def build_out_share(build_out: list, axis: TimeAxis) -> np.ndarray:
+    """The share of Qosh Tepa's annual target the canal can take in each month (T,): linear in time between the
+    (month, share) points of ``qosh_tepa.build_out``, flat before the first and after the last."""
+    months = np.array([m.astype(int) for m, _ in build_out], dtype=float)
+    shares = np.array([share for _, share in build_out], dtype=float)
+    return np.interp(axis.month_starts.astype(int).astype(float), months, shares)
 
 
 def build_demands(network: Network, axis: TimeAxis, qt: QoshTepa | None) -> Demands:

@@ -385,7 +385,7 @@ class LeverageResult:
     recorded: pd.DataFrame | None = None  # scores at the chosen withdrawal with the typed-in values instead
 
 
-def _computed_data(data: LeverageData, ds: xr.Dataset, dry_ds=None) -> tuple[LeverageData, pd.DataFrame]:
+def computed_data(data: LeverageData, ds: xr.Dataset, dry_ds=None) -> tuple[LeverageData, pd.DataFrame]:
     """`data` with the model's electricity indicators in, and the table of them."""
     table = electricity(data, ds, dry_ds)
     return with_electricity(data, table), table
@@ -444,7 +444,7 @@ def from_sweep(data: LeverageData, sweep: xr.Dataset, network, withdrawal_km3: f
     dependence = afghan_dependence(network)
     base = sweep.sel({key: 0}).load()
     recorded_data = data
-    data, elec = _computed_data(data, sweep.sel({key: chosen}).load())
+    data, elec = computed_data(data, sweep.sel({key: chosen}).load())
     rows, tables, losses_at = [], {}, {}
     for level in levels:
         point = sweep.sel({key: level}).load()
@@ -475,7 +475,7 @@ def from_runs(data: LeverageData, with_ds, without_ds, network, samples: int, se
     losses = water_losses(with_ds, without_ds, data.states, dry_with, dry_without)
     water = water_dimension(losses, dependence, data.full_exposure_share.value)
     recorded = scores(data, water)
-    data, elec = _computed_data(data, with_ds, dry_with)
+    data, elec = computed_data(data, with_ds, dry_with)
     table = scores(data, water)
     ranks = sensitivity(data, losses, dependence, samples, seed)
     return LeverageResult(table, losses, dependence, ranks, None, None, float(with_ds.attrs.get("qosh_tepa_withdrawal_km3", np.nan)),
@@ -513,10 +513,14 @@ def electricity_lines(result: LeverageResult) -> list[str]:
     return lines
 
 
-def ranking_text(table: pd.DataFrame) -> str:
-    """The states by score, highest first: 'A > B = C' (equal scores, such as several clipped at 0, tie)."""
+def ranking_text(table: pd.DataFrame, tie: float = 1e-9) -> str:
+    """The states by score, highest first: 'A > B = C' (scores less than `tie` apart, such as several clipped at 0,
+    tie)."""
     ordered = table.score.sort_values(ascending=False, kind="stable")
-    text = str(ordered.index[0])
+    groups = [[str(ordered.index[0])]]
     for (_, prev), (state, score) in zip(ordered.iloc[:-1].items(), ordered.iloc[1:].items()):
-        text += (" = " if abs(prev - score) < 1e-9 else " > ") + str(state)
-    return text
+        if abs(prev - score) < tie:
+            groups[-1].append(str(state))
+        else:
+            groups.append([str(state)])
+    return " > ".join(" = ".join(sorted(g)) for g in groups)  # tied states by name, so equal rankings read alike

@@ -91,10 +91,12 @@ class Evaluator:
             self._prepared[key] = [(s, prepare(s)) for s in scenarios]
         return self._prepared[key]
 
-    def run(self, settings: list):
+    def run(self, settings: list, keep_plants: bool = False):
         """The results of the run file with `settings` on top (the kept variables of a counterpart run), members of
         every parameter set stacked. Qosh Tepa, rule and allocation settings reuse the run's inflows; any other
-        key (a reservoir's filling, say) is built once per distinct value; hydrology keys are refused."""
+        key (a reservoir's filling, say) is built once per distinct value; hydrology keys are refused. `keep_plants`:
+        the plants' release and storage too (for their energy)."""
+        from hydro.layout import layout_json
         from hydro.runner import counterpart, stack_members
 
         hydrology = [k for k, _ in settings if k.split(".")[0] in ("hydrology", "parameters", "uncertainty")]
@@ -105,7 +107,9 @@ class Evaluator:
         structural = [(k, v) for k, v in settings if (k, v) not in fast]
         parts = []
         for scenario, inputs in self._prepare(structural):
-            parts.append(counterpart(scenario, [*self.overrides, *settings], "agreement", inputs))
+            parts.append(counterpart(scenario, [*self.overrides, *settings], "agreement", inputs, keep_plants=keep_plants))
+            if keep_plants:  # the layout, so that energy readers find the plants' figures
+                parts[-1].attrs["network_json"] = layout_json(inputs.network)
             self.simulations += 1
             self.member_runs += parts[-1].sizes["member"]
         return parts[0] if len(parts) == 1 else stack_members(parts)
@@ -221,6 +225,7 @@ class Options:
     generations: int
     seed: int
     max_dry_pct: float
+    weights: dict = field(default_factory=dict)  # party -> weight of its objective in the best compromise
 
 
 def options_of(scenario: Scenario, where: str) -> Options:
@@ -236,7 +241,7 @@ def options_of(scenario: Scenario, where: str) -> Options:
                 "agreements": {str(k): [parse_set(x) for x in v] for k, v in get("agreements").items()}}
     return Options(list(get("rules") or [scenario.rule]), [float(x) for x in get("thresholds_pct")], float(get("cap_max_km3")),
                    settings["no_agreement"], settings["agreements"], int(get("population")), int(get("generations")), int(get("seed")),
-                   float(get("max_dry_pct")))
+                   float(get("max_dry_pct")), {str(k): float(v) for k, v in get("weights").items()})
 
 
 def provenance(evaluator: Evaluator, options: Options) -> dict:
@@ -349,3 +354,25 @@ def pareto_dataset(front: pd.DataFrame, title: str, history: str, provenance: di
             for c in front.columns if c not in ("rule", "pareto", "feasible", "better_than_no_agreement")}
     return xr.Dataset(data, coords={"agreement": np.arange(len(front)), "rule": ("agreement", front.rule.astype(str).to_numpy().astype(object))},
                       attrs={"Conventions": "CF-1.8", "title": title, "history": history, "provenance_json": json.dumps(provenance)})
+
+
+PARTIES = {"afghanistan": "afg_withdrawal_km3", "uzbekistan": "UZB_dry_p90_pct", "turkmenistan": "TKM_dry_p90_pct",
+           "delta": "delta_inflow_km3"}
+
+
+def compromise(front: pd.DataFrame, weights: dict) -> pd.Series:
+    """The best compromise of the Pareto set under stated `weights` (party -> weight): each party's objective scaled
+    over the front to 0 (its worst) - 1 (its best); the agreement whose largest weighted shortfall from a party's best,
+    max_p w_p (1 - u_p), is smallest (the weighted Chebyshev point, which, unlike a weighted sum, does not run to a
+    corner of a straight front). ``compromise_gap`` is that largest weighted shortfall (0 = every party at its best)."""
+    total = sum(weights.values())
+    gap = pd.Series(0.0, index=front.index)
+    for party, w in weights.items():
+        column = PARTIES[party]
+        x = -dict(OBJECTIVES)[column] * front[column]  # larger is better for the party
+        span = float(x.max() - x.min())
+        utility = (x - x.min()) / span if span > 0 else pd.Series(1.0, index=front.index)
+        gap = np.maximum(gap, w / total * (1.0 - utility))
+    best = front.loc[gap.idxmin()].copy()
+    best["compromise_gap"] = float(gap.min())
+    return best

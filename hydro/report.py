@@ -406,6 +406,71 @@ def _hindcast_section(folder: Path) -> str:
     return body + _table(table.drop(columns=["note"]).round(3), 3, index=False)
 
 
+def _negotiation_section(folder: Path) -> str:
+    """Which agreements work (hydro negotiate): the admissible caps, the front, the best compromise under the stated
+    weights, the reference and named agreements and the season that costs least."""
+    import json
+
+    from hydro.results import check_outputs
+
+    check_outputs(folder, ("pareto.csv", "admissible.csv"))
+    about = json.loads((folder / "negotiate.json").read_text(encoding="utf-8")) if (folder / "negotiate.json").exists() else {}
+    pareto = pd.read_csv(folder / "pareto.csv")
+    front = pareto[pareto.pareto]
+    body = ("<h2>Which agreement would work?</h2><p>Every agreement judged on the same members, years and parameter sets "
+            f"({about.get('members_per_set', '?')} members x {max(int(about.get('parameter_sets', 0) or 0), 1)} set(s), "
+            f"{about.get('years', '?')} years; dry years: {html.escape(str(about.get('dry_year', '?')))}). "
+            "Shortfalls are UZB's and TKM's in their dry years, % of their demand in those years; p90: the 90th percentile of "
+            "the members.</p>")
+    admissible = pd.read_csv(folder / "admissible.csv")
+    body += ("<h3>The largest admissible Qosh Tepa cap</h3><p>km3/yr keeping the UZB + TKM dry-year shortfall at or under "
+             "the threshold (total) or letting Qosh Tepa add at most that much (added); band: the members' own caps, 5-95 %; "
+             "check_pct: a plain run at the cap; none: above the threshold already without Qosh Tepa.</p>")
+    body += _table(admissible, 2, index=False)
+    if (folder / "pareto.png").exists():
+        body += _image(folder / "pareto.png", "negotiation front")
+    body += (f"<p>{len(front)} of {len(pareto)} agreements searched are not dominated; "
+             f"{int(pareto.better_than_no_agreement.sum())} leave every party at least as well off as no agreement.</p>")
+    best = about.get("compromise")
+    if best:
+        a = best["agreement"]
+        weights = ", ".join(f"{html.escape(k)} {v:g}" for k, v in best["weights"].items())
+        body += (f"<p class='summary'>Best compromise under the weights {weights} (each party's objective scaled 0-1 over the "
+                 f"front): rule {html.escape(str(a['rule']))}, cap {a['cap_km3']:.2f} km3/yr, {a['growing_share']:.0%} in "
+                 f"April-September, {a['spring_cut']:.0%} of April-May given up. Afghanistan takes {a['afg_withdrawal_km3']:.2f} "
+                 f"km3/yr; UZB p90 {a['UZB_dry_p90_pct']:.1f} %, TKM p90 {a['TKM_dry_p90_pct']:.1f} %; delta {a['delta_inflow_km3']:.2f} km3/yr.</p>")
+    if (folder / "agreements.csv").exists():
+        body += "<h3>Reference and named agreements</h3>" + _table(pd.read_csv(folder / "agreements.csv"), 2, index=False)
+    if (folder / "least_cost_season.csv").exists():
+        season = pd.read_csv(folder / "least_cost_season.csv").drop(columns="pattern")
+        body += "<h3>The season that costs the lower reaches least</h3>" + _table(season, 3, index=False)
+    return body
+
+
+def _timeline_section(folder: Path) -> str:
+    """Year by year (hydro timeline): the chart, the figures of a few years, and the years things change."""
+    import json
+
+    from hydro.results import check_outputs
+
+    check_outputs(folder, ("timeline.csv",))
+    table = pd.read_csv(folder / "timeline.csv")
+    about = json.loads((folder / "timeline.json").read_text(encoding="utf-8")) if (folder / "timeline.json").exists() else {}
+    body = ("<h2>Timeline</h2><p>One transient run as written (Qosh Tepa's build-out "
+            f"{html.escape(str(about.get('qosh_tepa_build_out', '-')))}, flow trend {html.escape(str(about.get('hydrology_trend', '-')))}, "
+            f"rule {html.escape(str(about.get('rule', '?')))}) and the same without Qosh Tepa on the same members; mean of the "
+            "members [5-95 %].</p>")
+    if (folder / "timeline.png").exists():
+        body += _image(folder / "timeline.png", "timeline")
+    years = [y for y in (2026, 2028, 2030, 2035, 2040) if y in set(table.water_year)] or sorted(set(table.water_year))[:5]
+    shown = table[table.water_year.isin(years) & (table.quantity != "leverage_rank")]
+    shown = shown.assign(figure=[f"{m:.2f} [{a:.2f}-{b:.2f}]" if b == b else f"{m:.2f}" for m, a, b in zip(shown["mean"], shown.p05, shown.p95)])
+    body += _table(shown.pivot_table(index=["quantity", "state", "unit"], columns="water_year", values="figure", aggfunc="first", sort=False))
+    if about.get("changes"):
+        body += "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in about["changes"]) + "</ul>"
+    return body
+
+
 def _sensitivity_section(folder: Path) -> str:
     """Which uncertain figures move Qosh Tepa's cost (hydro sensitivity), and its band (hydro uncertainty)."""
     from hydro.results import check_outputs
@@ -454,9 +519,10 @@ def _results_attrs(folder: Path) -> dict | None:
     return None
 
 
-def build_report(folder: str | Path, hindcast: str | Path | None = None, sel: dict | None = None) -> str:
-    """The report of `folder` as one HTML string; `hindcast` adds the skill of a hindcast folder; `sel` fixes the
-    keys of a sweep (``--sel``)."""
+def build_report(folder: str | Path, hindcast: str | Path | None = None, sel: dict | None = None,
+                 timeline: str | Path | None = None) -> str:
+    """The report of `folder` as one HTML string; `hindcast` adds the skill of a hindcast folder, `timeline` a
+    timeline folder's years; `sel` fixes the keys of a sweep (``--sel``)."""
     folder = Path(folder)
     parts, numbers, body, provenance, summary = [], "", "", "", ""
     title = "Amu Darya allocation model report"
@@ -476,6 +542,13 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None, sel: di
         numbers, body = _run_section(ds, others)
         summary = f'<h2>In short</h2><p class="summary">{html.escape(plain_summary(ds, others))}</p>'
         provenance = _provenance_html(ds.attrs)
+    elif (folder / "pareto.csv").exists():
+        question = ("Which Qosh Tepa caps and seasons keep Uzbekistan's and Turkmenistan's dry-year shortfall under a threshold, "
+                    "how much water does each leave Afghanistan, and which are better for everyone than no agreement?")
+        title = "Amu Darya allocation model: negotiation"
+    elif (folder / "timeline.csv").exists():
+        question = "Year by year, as Qosh Tepa is built out, the climate shifts and Rogun fills: who loses what, and how does leverage move?"
+        title = "Amu Darya allocation model: timeline"
     elif (folder / "hindcast.csv").exists():
         question = "How well does the model reproduce the recorded years?"
         title = "Amu Darya allocation model: hindcast"
@@ -507,6 +580,11 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None, sel: di
             recorded = [c for c in ("counter_recorded", "score_recorded", "rank_recorded") if c in lev.columns]
             if recorded:
                 body += "<p>The same scores with the recorded figure instead:</p>" + _table(lev[["counter", "score", "rank", *recorded]], 3)
+    if (folder / "pareto.csv").exists():
+        body += _negotiation_section(folder)
+    for extra in [p for p in (folder, Path(timeline) if timeline is not None else None) if p is not None]:
+        if (extra / "timeline.csv").exists():
+            body += _timeline_section(extra)
     for extra in [p for p in (folder, Path(hindcast) if hindcast is not None else None) if p is not None]:
         if (extra / "hindcast.csv").exists():
             body += _hindcast_section(extra)
@@ -539,13 +617,14 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None, sel: di
     return "".join(parts)
 
 
-def write_report(folder: str | Path, out: str | Path | None = None, hindcast: str | Path | None = None, sel: dict | None = None) -> Path:
+def write_report(folder: str | Path, out: str | Path | None = None, hindcast: str | Path | None = None, sel: dict | None = None,
+                 timeline: str | Path | None = None) -> Path:
     """Write the report of `folder` (default: folder/report.html, added to the folder's outputs manifest) under a
     temporary name, then rename it; `hindcast` adds a hindcast folder's skill."""
     from hydro.results import MANIFEST, atomic_outputs
 
     folder = Path(folder)
-    text = build_report(folder, hindcast, sel)
+    text = build_report(folder, hindcast, sel, timeline)
     if out is None or (Path(out).parent.resolve() == folder.resolve() and (folder / MANIFEST).exists()):
         name = Path(out).name if out is not None else "report.html"
         with atomic_outputs(folder, f"hydro report {folder}", replace=False) as tmp:

@@ -55,6 +55,11 @@ def build_inflows(scenario: Scenario, network: Network, params: Parameters) -> t
         notes["replay"] = ",".join(str(y) for y in h["replay"])
     else:
         inflows = hydrology.climatology(network, axis, members, shift)
+    if h["trend"]:  # a factor per water year, linear between the given years: a changing climate over the run
+        years = np.array([y for y, _ in h["trend"]], dtype=float)
+        factors = np.interp(axis.water_year.astype(float), years, np.array([f for _, f in h["trend"]], dtype=float))
+        inflows = inflows * factors[None, :, None]
+        notes["trend"] = ", ".join(f"{y}: x{f:g}" for y, f in h["trend"])
     return inflows * scenario.scale, notes
 
 
@@ -192,11 +197,13 @@ def needed_counterparts(scenario: Scenario, has_dry_years: bool) -> dict[str, li
     return out
 
 
-def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | None = None, members: slice | None = None) -> xr.Dataset:
+def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | None = None, members: slice | None = None,
+                keep_plants: bool = False) -> xr.Dataset:
     """One counterpart run of `scenario` (its run document with `overrides`), keeping what reports need
     (:data:`hydro.variables.COUNTERPART`) at offtakes, terminals and the gauges (Kerki). When the overrides leave the hydrology alone,
     the inflows of `base` (the run's own inputs) are reused, so the members are paired; `members` limits it to a
-    block of them."""
+    block of them. The dry-year counterpart (and any with `keep_plants`) keeps its plants' release and storage too,
+    for their energy."""
     from dataclasses import replace
 
     from hydro.scenario import scenario_from_dict
@@ -213,7 +220,7 @@ def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | N
     net = inputs.network
     kept = [i for i, (n, k) in enumerate(zip(net.names, net.kind_name)) if k in ("offtake", "terminal") or n in SUMMARY_GAUGES]
     keep = COUNTERPART
-    if name.startswith("dry_year"):  # one member: its plants' release and storage too, for the dry year's energy
+    if keep_plants or name.startswith("dry_year"):
         kept = sorted({*kept, *(net.index(p) for p in net.hydropower)})
         keep = (*COUNTERPART, "flow", "storage")
     arrays = simulate(net, inflows, inputs.demands, other.axis, inputs.rule, keep=keep, nodes=kept,

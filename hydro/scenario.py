@@ -104,6 +104,30 @@ def _settings_list(v) -> bool:
     return isinstance(v, list) and all(isinstance(x, str) and "=" in x for x in v)
 
 
+def _check_build_out(v) -> str | None:
+    expected = "a list of [\"YYYY-MM\", share] pairs, months increasing, shares 0-1 (the share of the annual target the canal can take)"
+    if not isinstance(v, list):
+        return expected
+    months = []
+    for pair in v:
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and _check_month(pair[0]) is None
+                and _is_number(pair[1]) and 0 <= pair[1] <= 1):
+            return expected
+        months.append(parse_month(pair[0]))
+    return None if all(a < b for a, b in zip(months, months[1:])) else expected
+
+
+def _check_trend(v) -> str | None:
+    expected = "a list of [water year, factor] pairs, years increasing, factors > 0 (e.g. [[2026, 1.0], [2050, 0.9]])"
+    ok = isinstance(v, list) and all(isinstance(p, list) and len(p) == 2 and _is_int(p[0]) and _is_number(p[1]) and 0 < p[1] <= 10 for p in v)
+    return None if ok and all(a[0] < b[0] for a, b in zip(v, v[1:])) else expected
+
+
+SCHEMA.update({  # time-varying settings: Qosh Tepa's build-out and a trend on the natural flow (a timeline)
+    "qosh_tepa.build_out": (_check_build_out, []),
+    "hydrology.trend": (_check_trend, []),
+})
+
 SCHEMA.update({  # hydro negotiate (hydro/negotiation.py)
     "negotiate.rules": (_rules, None),
     "negotiate.thresholds_pct": (lambda v: None if isinstance(v, list) and v and all(_is_number(x) and 0 <= x <= 100 for x in v)
@@ -116,6 +140,10 @@ SCHEMA.update({  # hydro negotiate (hydro/negotiation.py)
     "negotiate.population": (lambda v: None if _is_int(v) and 4 <= v <= 400 else "agreements per generation, 4-400", 24),
     "negotiate.generations": (lambda v: None if _is_int(v) and 1 <= v <= 200 else "generations of the search, 1-200", 8),
     "negotiate.seed": (lambda v: None if _is_int(v) and 0 <= v < 2**32 else "a whole number from 0 to 2**32 - 1", 1),
+    "negotiate.weights": (lambda v: None if isinstance(v, dict) and v and set(v) <= {"afghanistan", "uzbekistan", "turkmenistan", "delta"}
+                          and all(_is_number(x) and x >= 0 for x in v.values()) and sum(v.values()) > 0
+                          else "weights >= 0 (not all 0) of afghanistan, uzbekistan, turkmenistan and delta for the best compromise",
+                          {"afghanistan": 1.0, "uzbekistan": 1.0, "turkmenistan": 1.0, "delta": 1.0}),
     "negotiate.max_dry_pct": (lambda v: None if _is_number(v) and 0 <= v <= 100 else "the largest mean dry-year shortfall a downstream state accepts, % of demand", 100.0),
 })
 
@@ -129,6 +157,7 @@ class QoshTepa:
     start: np.datetime64 | None
     pattern: str | list[float]
     conveyance_loss: float
+    build_out: list = field(default_factory=list)  # (month, share of the annual target): linear between, flat beyond
 
 
 @dataclass
@@ -400,6 +429,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
             start=parse_month(values["qosh_tepa.start"]) if values["qosh_tepa.start"] else None,
             pattern=values["qosh_tepa.pattern"],
             conveyance_loss=float(values["qosh_tepa.conveyance_loss"]),
+            build_out=[(parse_month(m), float(share)) for m, share in values["qosh_tepa.build_out"]],
         ),
         reservoirs_enabled=enabled,
         reservoirs_operation=operation,

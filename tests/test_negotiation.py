@@ -94,6 +94,9 @@ def test_negotiate_writes_the_front_and_its_files(tmp_path, capsys):
     agreements = pd.read_csv(out / "agreements.csv")
     assert {"no agreement", "status quo", "cap_6_none_in_april_may"} <= set(agreements.agreement)
     assert "Pareto set:" in capsys.readouterr().out
+    assert main(["report", str(out)]) == 0  # the report of a negotiation folder: admissible caps, front, compromise
+    html = (out / "report.html").read_text()
+    assert "Which agreement would work?" in html and "Best compromise under the weights" in html and "data:image/png" in html
 
 
 def test_a_bad_negotiate_key_is_one_line(tmp_path, capsys):
@@ -109,3 +112,15 @@ def test_the_least_cost_season_costs_no_more_than_the_seasonal_pattern(evaluator
     assert row.afg_withdrawal_km3 == pytest.approx(6.0, rel=1e-3)  # the same water for Afghanistan
     assert row.UZB_TKM_dry_pct <= row.seasonal_UZB_TKM_dry_pct + 1e-9
     assert 0 <= row.growing_share <= 1 and 0 <= row.spring_cut <= 1 and row.evaluations <= 25
+
+
+def test_the_compromise_balances_the_parties_on_a_straight_front():
+    """On a straight front from (Afghanistan 0, UZB 10 %) to (10, 30 %), equal weights meet in the middle; a weighted
+    sum would sit at either end."""
+    cap = np.linspace(0, 10, 11)
+    front = pd.DataFrame({"rule": "r", "cap_km3": cap, "afg_withdrawal_km3": cap, "UZB_dry_p90_pct": 10 + 2 * cap,
+                          "TKM_dry_p90_pct": 10 + 2 * cap, "delta_inflow_km3": 8 - 0.4 * cap})
+    best = negotiation.compromise(front, {"afghanistan": 1, "uzbekistan": 1})
+    assert best.cap_km3 == pytest.approx(5.0) and best.compromise_gap == pytest.approx(0.25)
+    leaning = negotiation.compromise(front, {"afghanistan": 3, "uzbekistan": 1})  # Afghanistan's shortfall from its best weighs 3x
+    assert leaning.cap_km3 == pytest.approx(8.0)  # 3/4 (1 - 0.8) = 0.15 < 1/4 (0.8) = 0.2; at 7: 0.225
