@@ -429,8 +429,8 @@ def negotiation_front(table, references: dict, title: str = ""):
     """The negotiation front (hydro negotiate's pareto.csv): per downstream state (UZB, TKM), x what Afghanistan's
     Qosh Tepa takes (km3/yr), y the state's dry-year shortfall (90th percentile over the members, % of demand);
     the Pareto set coloured by rule, the other agreements searched in grey, `references` (name -> row: "no
-    agreement", "status quo", named agreements) marked and labelled; shaded: at least as good as no agreement for
-    every party (more water for Afghanistan, no more dry-year loss for either state)."""
+    agreement", "status quo", "best compromise", named agreements) marked and labelled; shaded: at least as good
+    as no agreement for every party (more water for Afghanistan, no more dry-year loss for either state)."""
     fig, axes = plt.subplots(1, 2, figsize=(11.7, 5.0), constrained_layout=True, sharey=True)
     palette = plt.get_cmap("tab10")
     rules = list(dict.fromkeys(table.rule))
@@ -447,7 +447,7 @@ def negotiation_front(table, references: dict, title: str = ""):
             ax.fill_between([x0, max(float(table.afg_withdrawal_km3.max()), x0) + 0.2], 0, y0, color="#2ca02c", alpha=0.12,
                             label="better for every party than no agreement" if state == "UZB" else None)
         for name, row in references.items():
-            marker = {"no agreement": "X", "status quo": "*"}.get(name, "D")
+            marker = {"no agreement": "X", "status quo": "*", "best compromise": "P"}.get(name, "D")
             ax.scatter([row["afg_withdrawal_km3"]], [row[y]], s=90 if marker != "D" else 40, marker=marker, color="black", zorder=5)
             ax.annotate(_literal(name), (row["afg_withdrawal_km3"], row[y]), textcoords="offset points", xytext=(5, 4), fontsize=7)
         ax.set_xlabel("Qosh Tepa's withdrawal, Afghanistan (km³/yr, mean)")

@@ -652,7 +652,8 @@ def _negotiate(args) -> int:
         nc.to_netcdf(tmp("pareto.nc"))
         with open(tmp("negotiate.json"), "w", encoding="utf-8") as fh:
             json.dump(provenance, fh, indent=1)
-        charts.save(charts.negotiation_front(table, reference_rows, title), tmp("pareto.png"))
+        marked = {**reference_rows, **({"best compromise": best.to_dict()} if best is not None else {})}
+        charts.save(charts.negotiation_front(table, marked, title), tmp("pareto.png"))
     say(title)
     say("\nLargest Qosh Tepa cap (km3/yr) keeping UZB + TKM dry-year shortfall at or under the threshold "
         "(total: the shortfall itself; added: what Qosh Tepa adds), with the members' 5-95 % band and a plain run's check:")

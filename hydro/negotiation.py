@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from hydro.errors import Problem, ScenarioError
-from hydro.metrics import member_shortfall, state_summary
 from hydro.scenario import Scenario, load_scenario, parse_set
 
 DOWNSTREAM = ("UZB", "TKM")
@@ -120,29 +119,47 @@ class Evaluator:
 
 
 def figures(ds) -> dict:
-    """An agreement's figures from its results (module docstring); NaN for the dry-year figures of a run without a
-    dry year."""
+    """An agreement's figures from its results (module docstring), in numpy on the arrays the run keeps (the same
+    arithmetic as :func:`hydro.metrics.state_summary` and :func:`hydro.metrics.member_shortfall`); NaN for the
+    dry-year figures of a run without a dry year."""
     out = {}
-    qt = ds.withdrawal.sel(node="qosh_tepa") if "qosh_tepa" in ds.node.values else None
-    years = ds.sizes["time"] / 12.0
-    out["afg_withdrawal_km3"] = float(qt.sum("time").mean()) / 1000.0 / years if qt is not None else 0.0
-    out["delta_inflow_km3"] = float(ds.inflow.sel(node=DELTA).sum("time").mean()) / 1000.0 / years if DELTA in ds.node.values else np.nan
-    dry = "year_type" in ds.coords and bool((ds.year_type == "dry").any())
-    table = state_summary(ds, "dry years") if dry else None
-    demand_all = 0.0
-    short_all = np.zeros(ds.sizes["member"])
+    nodes = [str(n) for n in ds.node.values]
+    members, months = ds.sizes["member"], ds.sizes["time"]
+    years = months / 12.0
+
+    def at(var, name):
+        return np.asarray(ds[var].isel(node=nodes.index(name)).transpose("member", "time").values, dtype=float)
+
+    out["afg_withdrawal_km3"] = float(at("withdrawal", "qosh_tepa").sum() / members / years / 1000.0) if "qosh_tepa" in nodes else 0.0
+    out["delta_inflow_km3"] = float(at("inflow", DELTA).sum() / members / years / 1000.0) if DELTA in nodes else np.nan
+    dry = (np.asarray(ds.year_type.transpose("member", "time").values) == "dry") if "year_type" in ds.coords else np.zeros((members, months), bool)
+    if not dry.any():
+        for s in (*DOWNSTREAM, "UZB_TKM"):
+            out[f"{s}_dry_pct"] = out[f"{s}_dry_p90_pct"] = np.nan
+        return out
+    wy = np.asarray(ds.water_year.values)
+    dry_years = np.array([len(np.unique(wy[row])) for row in dry], dtype=float)  # each member's dry water years
+    kind = np.asarray(ds.kind.values).astype(str) if "kind" in ds.coords else None
+    state = np.asarray(ds.state.values).astype(str)
+    order = ("member", "time", "node")
+    short_all, demand_all, together, n_all = np.zeros(members), 0.0, 0.0, dry_years.sum()
     for s in DOWNSTREAM:
-        if not dry or s not in table.index:
+        idx = np.flatnonzero((state == s) & ((kind == "offtake") if kind is not None else True))
+        if not len(idx) or n_all == 0:
             out[f"{s}_dry_pct"] = out[f"{s}_dry_p90_pct"] = np.nan
             continue
-        demand = float(table.loc[s, "demand_km3"])
-        members = member_shortfall(ds, [s], "dry years")
-        out[f"{s}_dry_pct"] = 100.0 * float(table.loc[s, "shortfall_km3"]) / demand
-        out[f"{s}_dry_p90_pct"] = 100.0 * float(np.nanquantile(members, 0.9)) / demand
-        demand_all += demand
-        short_all = short_all + np.nan_to_num(members)
-    if dry and demand_all > 0:
-        together = sum(float(table.loc[s, "shortfall_km3"]) for s in DOWNSTREAM if s in table.index)
+        short = np.asarray(ds.shortfall.isel(node=idx).transpose(*order).values, dtype=float).sum(axis=2)
+        demand = np.asarray(ds.demand.isel(node=idx).transpose(*order).values, dtype=float).sum(axis=2)
+        per_member = np.where(dry, short, 0.0).sum(axis=1)  # hm3 over each member's dry years
+        demand_year = float(np.where(dry, demand, 0.0).sum() / n_all)  # hm3 per dry member-year
+        out[f"{s}_dry_pct"] = 100.0 * float(per_member.sum() / n_all) / demand_year
+        with np.errstate(invalid="ignore", divide="ignore"):
+            member_year = np.where(dry_years > 0, per_member / np.where(dry_years > 0, dry_years, 1.0), np.nan)
+        out[f"{s}_dry_p90_pct"] = 100.0 * float(np.nanquantile(member_year, 0.9)) / demand_year
+        short_all = short_all + np.nan_to_num(member_year)
+        demand_all += demand_year
+        together += float(per_member.sum() / n_all)
+    if demand_all > 0:
         out["UZB_TKM_dry_pct"] = 100.0 * together / demand_all
         out["UZB_TKM_dry_p90_pct"] = 100.0 * float(np.quantile(short_all, 0.9)) / demand_all
         out["_members_pct"] = 100.0 * short_all / demand_all  # each member's UZB + TKM dry-year shortfall

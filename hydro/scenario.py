@@ -93,6 +93,31 @@ SECTIONS = {"time", "hydrology", "qosh_tepa", "reservoirs", "allocation", "compa
             "attribution", "negotiate"}
 
 
+_CHECKED_BASINS: dict = {}  # (folder, its files' names, sizes and mtimes, parameters) -> Basin, for validation only
+
+
+def _basin_to_check(path, parameters: dict | None = None):
+    """The basin at `path` (with `parameters`) for checking a run against it: loaded once per process for as long
+    as none of the folder's files changes (their names, sizes and modification times key it), so that a search
+    that validates thousands of agreements does not read and check the same basin every time. Read only: the runs
+    themselves load their own basin."""
+    import json
+
+    from hydro.basin import load_basin
+
+    main = Path(path) / "basin.toml" if Path(path).is_dir() else Path(path)
+    try:
+        files = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(main.parent.iterdir()) if f.is_file())
+    except OSError:
+        return load_basin(path, parameters)
+    key = (str(main.resolve()), files, json.dumps(parameters or {}, sort_keys=True, default=str))
+    if key not in _CHECKED_BASINS:
+        if len(_CHECKED_BASINS) >= 32:
+            _CHECKED_BASINS.clear()
+        _CHECKED_BASINS[key] = load_basin(path, parameters)
+    return _CHECKED_BASINS[key]
+
+
 def _rules(v) -> str | None:
     from hydro.allocation import RULES
 
@@ -301,7 +326,6 @@ def load_scenario(path: str | Path, overrides: list[tuple[str, object]] | None =
 
 def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> Scenario:
     """Validate a run document (as read from TOML); `path` anchors relative paths (cwd when None)."""
-    from hydro.basin import load_basin  # the basin decides which reservoir names are valid
     from hydro.errors import BasinError
 
     where = path if path is not None else "<run>"
@@ -343,7 +367,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
     enabled: dict[str, bool] = {}
     operation: dict[str, dict] = {}
     if basin_path is not None and not problems:
-        basin = load_basin(basin_path)  # a BasinError is reported as it is: it names its own file
+        basin = _basin_to_check(basin_path)  # a BasinError is reported as it is: it names its own file
         if not any(nd.kind == "offtake" for nd in basin.nodes.values()):
             # the simulator routes such a basin, but a run reports shortfall per state of its offtakes
             problems.add("basin", f"<{values['basin']}: no offtake node>", "a basin with at least one offtake node (a run's summaries are per state of its offtakes)")
@@ -365,7 +389,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
         problems.add("parameters", doc.get("parameters"), "a [parameters] table of basin figures, e.g. \"node.vakhsh.annual_flow\" = \"21 km3/yr\"")
     if parameters and basin_path is not None and not problems:
         try:
-            load_basin(basin_path, parameters)
+            _basin_to_check(basin_path, parameters)
         except BasinError as err:  # the basin itself loaded: what is wrong comes from the run's values
             for p in err.problems:
                 problems.add(f"parameters ({p.key})", p.found, p.expected)
@@ -388,7 +412,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
     if values["uncertainty.parameter_sets"] and basin_path is not None and not problems:
         from hydro.parameter_sets import check
 
-        problems.problems.extend(check(load_basin(basin_path), values["uncertainty.parameter_sets"], str(where)))
+        problems.problems.extend(check(_basin_to_check(basin_path), values["uncertainty.parameter_sets"], str(where)))
     if values["analysis.warmup_years"] is None and _is_int(values["time.years"]):  # default: the first year, unless it is the only one
         values["analysis.warmup_years"] = 1 if values["time.years"] > 1 else 0
     if not problems and values["analysis.warmup_years"] >= values["time.years"]:
@@ -398,7 +422,7 @@ def scenario_from_dict(doc: dict, path: Path | None = None, overrides=None) -> S
     if values["hydrology.kind"] == "series" and not values["hydrology.series"]:
         problems.add("hydrology.series", "<missing>", "a CSV or netCDF of monthly inflows when hydrology.kind = 'series'")
     if values["hydrology.kind"] == "historical" and basin_path is not None and not problems:
-        known = sorted(load_basin(basin_path).historical)
+        known = sorted(_basin_to_check(basin_path).historical)
         for year in values["hydrology.replay"]:
             if year not in known:
                 problems.add("hydrology.replay", year, f"a recorded year of the basin's historical_years: one of {known}")

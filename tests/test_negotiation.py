@@ -124,3 +124,17 @@ def test_the_compromise_balances_the_parties_on_a_straight_front():
     assert best.cap_km3 == pytest.approx(5.0) and best.compromise_gap == pytest.approx(0.25)
     leaning = negotiation.compromise(front, {"afghanistan": 3, "uzbekistan": 1})  # Afghanistan's shortfall from its best weighs 3x
     assert leaning.cap_km3 == pytest.approx(8.0)  # 3/4 (1 - 0.8) = 0.15 < 1/4 (0.8) = 0.2; at 7: 0.225
+
+
+def test_figures_agree_with_the_metrics_summaries(evaluator):
+    """The numpy figures equal hydro.metrics' state_summary and member_shortfall on the same results."""
+    from hydro.metrics import member_shortfall, state_summary
+
+    ds = evaluator.run(negotiation.agreement_settings(7.0, 0.4, 0.5, "kerki_split"))
+    fig = negotiation.figures(ds)
+    table = state_summary(ds, "dry years")
+    for s in ("UZB", "TKM"):
+        assert fig[f"{s}_dry_pct"] == pytest.approx(100 * table.loc[s, "shortfall_km3"] / table.loc[s, "demand_km3"], rel=1e-12)
+        p90 = np.nanquantile(member_shortfall(ds, [s], "dry years"), 0.9)
+        assert fig[f"{s}_dry_p90_pct"] == pytest.approx(100 * p90 / table.loc[s, "demand_km3"], rel=1e-12)
+    assert fig["afg_withdrawal_km3"] == pytest.approx(7.0, rel=1e-6)

@@ -352,3 +352,20 @@ def test_missing_basin_folder(tmp_path):
     path = write_run(tmp_path, run_text(header='format_version = 1\nbasin = "no_such_basin"\n'))
     with pytest.raises(BasinError, match=one(f"{tmp_path / 'no_such_basin'}: <file>: found {str(tmp_path / 'no_such_basin')!r}, expected a basin folder holding basin.toml")):
         load_scenario(path)
+
+
+def test_a_basin_edited_between_two_loads_is_checked_again(tmp_path):
+    """Validation keeps one copy of a basin per process, keyed by its files: an edit between two loads is seen."""
+    import shutil
+
+    shutil.copytree(AMU_DARYA, tmp_path / "basins" / "amu_darya")
+    shutil.copytree(RUNS, tmp_path / "runs")
+    run = tmp_path / "runs" / "mean_year.toml"
+    load_scenario(run, [("reservoirs.rogun.enabled", True)])
+    toml = tmp_path / "basins" / "amu_darya" / "basin.toml"
+    text = toml.read_text()
+    toml.write_text(text.replace('name = "rogun"', 'name = "rogun_renamed"', 1))
+    from hydro.errors import ProblemsError
+
+    with pytest.raises(ProblemsError, match="rogun_renamed"):  # the edited file, read again, no longer validates
+        load_scenario(run, [("reservoirs.rogun.enabled", True)])
