@@ -60,7 +60,7 @@ EXAMPLES = {
     "hindcast": ["hydro hindcast", "hydro hindcast --validate 2023,2024 --observed-demand"],
     "sensitivity": ["hydro sensitivity runs/mean_year.toml"],
     "timeline": ["hydro timeline runs/timeline.toml", "hydro timeline runs/timeline.toml --set 'qosh_tepa.build_out=[[\"2026-04\", 0.0], [\"2027-10\", 1.0]]'"],
-    "negotiate": ["hydro negotiate runs/negotiate.toml", "hydro negotiate runs/negotiate.toml --set negotiate.generations=20 --out out/negotiate_long"],
+    "negotiate": ["hydro negotiate runs/negotiate.toml", "hydro negotiate runs/negotiate.toml --agreements my_agreements.toml --agreements-only", "hydro negotiate runs/negotiate.toml --set negotiate.generations=20 --out out/negotiate_long"],
     "attribute": ["hydro attribute runs/rogun_and_qosh_tepa.toml", "hydro attribute runs/rogun_filling.toml --set reservoirs.rogun.filling.limit_share=0.2"],
     "uncertainty": ["hydro uncertainty runs/mean_year.toml --samples 200"],
     "calibrate": ["hydro calibrate --cost-run runs/mean_year.toml", "hydro calibrate --install"],
@@ -172,6 +172,10 @@ def _parser() -> argparse.ArgumentParser:
     neg.add_argument("run_file", type=Path)
     neg.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a run-file key (repeatable)")
     neg.add_argument("--out", default=None, help="output folder (default: out/<run file name>_negotiate<+overrides>)")
+    neg.add_argument("--agreements", type=Path, default=None, metavar="FILE",
+                     help="a TOML file of named agreements ([agreements] name = [\"KEY=VALUE\", ...]) judged beside the run file's")
+    neg.add_argument("--agreements-only", action="store_true",
+                     help="judge the named agreements, no agreement and the status quo only: no admissible caps, no search")
 
     tl = sub.add_parser("timeline", help="shortfall and leverage year by year as Qosh Tepa is built out, the climate shifts and Rogun fills")
     tl.add_argument("run_file", type=Path)
@@ -618,12 +622,16 @@ def _negotiate(args) -> int:
     options = negotiation.options_of(scenario, str(args.run_file))
     out = _out_folder(args, scenario, scenario.name + "_negotiate")
     evaluator = negotiation.Evaluator(args.run_file, overrides)
-    references = {"no agreement": options.no_agreement, "status quo": [], **options.agreements}
+    extra = negotiation.load_agreements(args.agreements) if args.agreements is not None else {}
+    references = {"no agreement": options.no_agreement, "status quo": [], **options.agreements, **extra}
+    negotiation.check_agreements(args.run_file, overrides, references, {name: str(args.agreements) for name in extra})
     reference_rows = {}
     for name, settings in references.items():
         fig = evaluator.measure(settings)
         fig.pop("_members_pct", None)
         reference_rows[name] = {"agreement": name, "settings": "; ".join(f"{k}={v}" for k, v in settings) or "(the run as written)", **fig}
+    if args.agreements_only:
+        return _agreements_only(args, scenario, out, evaluator, reference_rows, started)
     admissible = negotiation.admissible(evaluator, options.rules, options.thresholds_pct, options.cap_max_km3)
     season = negotiation.least_cost_season(evaluator, options.rules, scenario.qosh_tepa.withdrawal_km3)
     searched_before = evaluator.simulations
@@ -719,6 +727,34 @@ def _timeline(args) -> int:
     for line in lines:
         say(line)
     say(f"\nwrote {out / 'timeline.csv'}, timeline.png, timeline.json in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _agreements_only(args, scenario, out, evaluator, rows: dict, started: float) -> int:
+    """hydro negotiate --agreements-only: the named agreements judged like rules, side by side."""
+    import json
+
+    import pandas as pd
+
+    from hydro import negotiation
+    from hydro.results import atomic_outputs
+
+    table = pd.DataFrame(list(rows.values()))
+    table["better_than_no_agreement"] = negotiation.better_than(table, rows["no agreement"])
+    about = {"run_file": str(args.run_file), "overrides": args.overrides, "agreements_file": str(args.agreements) if args.agreements else None,
+             "members_per_set": scenario.members, "parameter_sets": scenario.parameter_sets, "simulations": evaluator.simulations,
+             "dry_year": f"natural flow at Kerki exceeded in >= {scenario.analysis['dry_exceedance']:.0%} of years",
+             "measures": negotiation.MEASURES, "seconds": round(time.perf_counter() - started, 1)}
+    with atomic_outputs(out, command_line(args)) as tmp:
+        table.round(4).to_csv(tmp("agreements.csv"), index=False)
+        with open(tmp("negotiate.json"), "w", encoding="utf-8") as fh:
+            json.dump(about, fh, indent=1)
+    cols = ["agreement", "afg_withdrawal_km3", "UZB_dry_pct", "TKM_dry_pct", "UZB_dry_p90_pct", "TKM_dry_p90_pct", "delta_inflow_km3",
+            "better_than_no_agreement"]
+    say(f"{scenario.title or scenario.name}: agreements judged side by side ({scenario.members} members x "
+        f"{max(scenario.parameter_sets, 1)} parameter set(s); dry-year shortfall in % of demand, p90: 90th percentile of the members)")
+    say(table[cols].round(2).to_string(index=False))
+    say(f"\nwrote {out / 'agreements.csv'}, negotiate.json in {time.perf_counter() - started:.1f} s")
     return 0
 
 

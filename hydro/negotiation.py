@@ -261,6 +261,43 @@ def options_of(scenario: Scenario, where: str) -> Options:
                    float(get("max_dry_pct")), {str(k): float(v) for k, v in get("weights").items()})
 
 
+def load_agreements(path) -> dict[str, list]:
+    """A file of named agreements (TOML: ``[agreements]`` then ``name = ["KEY=VALUE", ...]``), as name -> settings;
+    ScenarioError naming the file and the entry otherwise."""
+    import tomllib
+    from pathlib import Path
+
+    where = str(path)
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ScenarioError([Problem(where, "<file>", str(err).splitlines()[0] if str(err) else type(err).__name__, "a readable TOML file")]) from None
+    table = doc.get("agreements")
+    if not isinstance(table, dict) or not table:
+        raise ScenarioError([Problem(where, "agreements", table if table is not None else "<missing>",
+                                     "an [agreements] table: name = [\"KEY=VALUE\", ...], one line per agreement")])
+    problems = [Problem(where, f"agreements.{name}", v, "a non-empty list of 'KEY=VALUE' run-file settings")
+                for name, v in table.items() if not (isinstance(v, list) and v and all(isinstance(x, str) and "=" in x for x in v))]
+    if problems:
+        raise ScenarioError(problems)
+    return {str(name): [parse_set(x) for x in v] for name, v in table.items()}
+
+
+def check_agreements(run_file, overrides: list, agreements: dict[str, list], sources: dict[str, str] | None = None) -> None:
+    """Every agreement loads as a run (its settings on the run file): all problems at once, each naming its
+    agreement and the file it comes from (`sources`: name -> file; default the run file), before anything runs."""
+    problems = []
+    for name, settings in agreements.items():
+        try:
+            load_scenario(run_file, [*overrides, *settings])
+        except ScenarioError as err:
+            where = (sources or {}).get(name, str(run_file))
+            problems.extend(Problem(where if p.file == "<command line>" else p.file, f"agreements.{name}: {p.key.removeprefix('--set ')}",
+                                    p.found, p.expected) for p in err.problems)
+    if problems:
+        raise ScenarioError(problems)
+
+
 def provenance(evaluator: Evaluator, options: Options) -> dict:
     """What a negotiation ran on: run file, settings, members, years, parameter sets and the search's sizes."""
     b = evaluator.base

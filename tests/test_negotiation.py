@@ -138,3 +138,32 @@ def test_figures_agree_with_the_metrics_summaries(evaluator):
         p90 = np.nanquantile(member_shortfall(ds, [s], "dry years"), 0.9)
         assert fig[f"{s}_dry_p90_pct"] == pytest.approx(100 * p90 / table.loc[s, "demand_km3"], rel=1e-12)
     assert fig["afg_withdrawal_km3"] == pytest.approx(7.0, rel=1e-6)
+
+
+def test_a_file_of_agreements_is_judged_side_by_side(tmp_path, capsys):
+    path = tmp_path / "agreements.toml"
+    path.write_text('[agreements]\ncap_5 = ["qosh_tepa.withdrawal_km3=5"]\nrogun_on = ["reservoirs.rogun.enabled=true"]\n')
+    out = tmp_path / "agr"
+    args = ["negotiate", str(RUNS / "negotiate.toml"), "--agreements", str(path), "--agreements-only", "--out", str(out),
+            *[a for k, v in SMALL for a in ("--set", f"{k}={v}")]]
+    assert main(args) == 0
+    table = pd.read_csv(out / "agreements.csv").set_index("agreement")
+    assert {"no agreement", "status quo", "cap_5", "rogun_on", "afghanistan_in_icwc_6_others_cut"} <= set(table.index)
+    assert table.loc["cap_5", "afg_withdrawal_km3"] == pytest.approx(5.0, rel=1e-6)
+    assert table.loc["rogun_on", "UZB_dry_pct"] != pytest.approx(table.loc["status quo", "UZB_dry_pct"])  # a network of its own
+    assert not (out / "pareto.csv").exists()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[agreements]\ncap = 5\n", "agreements.cap: found 5, expected a non-empty list of 'KEY=VALUE' run-file settings"),
+    ("title = 'x'\n", "agreements: found <missing>"),
+    ("[agreements\n", "expected a readable TOML file"),
+    ('[agreements]\nbad = ["qosh_tepa.withdrawal_km3=-1"]\n', "agreements.toml: agreements.bad: qosh_tepa.withdrawal_km3: found -1"),
+])
+def test_a_bad_agreements_file_is_one_line(tmp_path, capsys, text, expected):
+    path = tmp_path / "agreements.toml"
+    path.write_text(text)
+    code = main(["negotiate", str(RUNS / "negotiate.toml"), "--agreements", str(path), "--agreements-only", "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code != 0 and expected in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "x").exists()
