@@ -161,8 +161,9 @@ def figures(ds) -> dict:
         together += float(per_member.sum() / n_all)
     if demand_all > 0:
         out["UZB_TKM_dry_pct"] = 100.0 * together / demand_all
-        out["UZB_TKM_dry_p90_pct"] = 100.0 * float(np.quantile(short_all, 0.9)) / demand_all
-        out["_members_pct"] = 100.0 * short_all / demand_all  # each member's UZB + TKM dry-year shortfall
+        has_dry = dry_years > 0  # a member without a dry year has no dry-year figure
+        out["UZB_TKM_dry_p90_pct"] = 100.0 * float(np.quantile(short_all[has_dry], 0.9)) / demand_all
+        out["_members_pct"] = np.where(has_dry, 100.0 * short_all / demand_all, np.nan)  # each member's UZB + TKM dry-year shortfall
     else:
         out["UZB_TKM_dry_pct"] = out["UZB_TKM_dry_p90_pct"] = np.nan
     return out
@@ -206,11 +207,11 @@ def admissible(evaluator: Evaluator, rules: list[str], thresholds_pct: list[floa
                     cap = brentq(lambda c, rule=rule, offset=offset, x=x: run_at(c, rule)["UZB_TKM_dry_pct"] - offset - x,
                                  levels[i - 1], levels[i], xtol=xtol_km3)
                 per_member = [_largest_under(levels, members[:, m] - (member_offset[m] if measure == "added" else 0.0), x)[1]
-                              for m in range(members.shape[1])]
+                              for m in range(members.shape[1]) if np.isfinite(members[:, m]).all()]  # members with dry years
                 check = run_at(cap, rule)["UZB_TKM_dry_pct"] - offset
                 rows.append({"rule": rule, "measure": measure, "threshold_pct": float(x), "withdrawal_km3": float(cap),
-                             "withdrawal_p05_km3": float(np.quantile(per_member, 0.05)),
-                             "withdrawal_p95_km3": float(np.quantile(per_member, 0.95)),
+                             "withdrawal_p05_km3": float(np.quantile(per_member, 0.05)) if per_member else np.nan,
+                             "withdrawal_p95_km3": float(np.quantile(per_member, 0.95)) if per_member else np.nan,
                              "check_pct": float(check), "without_qosh_tepa_pct": float(without["UZB_TKM_dry_pct"]), "status": status})
     return pd.DataFrame(rows)
 

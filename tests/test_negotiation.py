@@ -167,3 +167,12 @@ def test_a_bad_agreements_file_is_one_line(tmp_path, capsys, text, expected):
     err = capsys.readouterr().err
     assert code != 0 and expected in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_member_without_a_dry_year_has_no_dry_year_figure():
+    ev = negotiation.Evaluator(RUNS / "negotiate.toml", [("uncertainty.parameter_sets", 0), ("hydrology.members", 12), ("time.years", 4)])
+    ds = ev.run([])
+    dry_years = (ds.year_type == "dry").groupby(ds.water_year).any("time").sum("water_year").values
+    assert (dry_years == 0).any() and (dry_years > 0).any()  # this sample has both kinds of member
+    members = negotiation.figures(ds)["_members_pct"]
+    assert np.isnan(members[dry_years == 0]).all() and np.isfinite(members[dry_years > 0]).all()
