@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-__all__ = ["run", "run_with_counterparts", "compare", "sweep", "open_results", "open_sweep", "summary", "by_state"]
+__all__ = ["run", "run_with_counterparts", "compare", "sweep", "open_results", "open_sweep", "summary", "by_state",
+           "judge", "admissible", "year_by_year"]
 
 
 def _overrides(overrides: dict | None, keywords: dict) -> list[tuple[str, object]]:
@@ -166,3 +167,62 @@ def by_state(da: xr.DataArray) -> xr.DataArray:
     states = [s for s in dict.fromkeys(str(x) for x in off.state.values)]
     parts = [off.isel(node=(off.state == s).values).sum("node") for s in states]
     return xr.concat(parts, dim=pd.Index(states, name="state"))
+
+
+def judge(run_file: str | Path, agreements: dict[str, dict], *, overrides: dict | None = None, **keywords) -> pd.DataFrame:
+    """Judge named agreements side by side on the run file's members, years and parameter sets (``hydro negotiate
+    --agreements-only``).
+
+    Parameters
+    ----------
+    run_file : str or Path
+        A run file with dry water years (e.g. ``runs/negotiate.toml``).
+    agreements : dict of str to dict
+        Name -> run-file settings, e.g. ``{"cap_4": {"qosh_tepa.withdrawal_km3": 4}}``.
+    overrides, **keywords
+        Run-file keys for every agreement, as for :func:`run`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per agreement: ``afg_withdrawal_km3`` and ``delta_inflow_km3`` (km3/yr), and for UZB, TKM and the two
+        together the dry-year shortfall in % of their demand (``_dry_pct``) and its 90th percentile over the members
+        (``_dry_p90_pct``).
+    """
+    from hydro import negotiation
+
+    base = _overrides(overrides, keywords)
+    settings = {name: list(values.items()) for name, values in agreements.items()}
+    negotiation.check_agreements(run_file, base, settings)
+    evaluator = negotiation.Evaluator(run_file, base)
+    rows = []
+    for name, values in settings.items():
+        fig = evaluator.measure(values)
+        fig.pop("_members_pct", None)
+        rows.append({"agreement": name, **fig})
+    return pd.DataFrame(rows).set_index("agreement")
+
+
+def admissible(run_file: str | Path, rules: list[str], thresholds_pct: list[float], cap_max_km3: float = 12.0, *,
+               overrides: dict | None = None, **keywords) -> pd.DataFrame:
+    """The largest Qosh Tepa cap (km3/yr) keeping the UZB + TKM dry-year shortfall at or under each threshold (% of
+    demand; ``measure`` "total") or letting Qosh Tepa add at most that much ("added"), per rule, with the members'
+    5-95 % band and a plain run's check (``hydro negotiate``'s ``admissible.csv``)."""
+    from hydro import negotiation
+
+    evaluator = negotiation.Evaluator(run_file, _overrides(overrides, keywords))
+    return negotiation.admissible(evaluator, list(rules), [float(x) for x in thresholds_pct], float(cap_max_km3))
+
+
+def year_by_year(run_file: str | Path, *, overrides: dict | None = None, **keywords) -> pd.DataFrame:
+    """Year by year as written (Qosh Tepa's build-out, a flow trend, Rogun's filling) and without Qosh Tepa: per water
+    year, quantity and state, the members' mean and 5-95 % band (``hydro timeline``'s ``timeline.csv``)."""
+    from hydro import leverage, negotiation
+    from hydro.results import saved_network
+    from hydro.timeline import timeline
+
+    evaluator = negotiation.Evaluator(run_file, _overrides(overrides, keywords))
+    with_ds = evaluator.run([], keep_plants=True)
+    without_ds = evaluator.run([(negotiation.QT_KEY, 0.0)])
+    data = leverage.load_leverage(Path(evaluator.base.basin_path) / "leverage.toml")
+    return timeline(with_ds, without_ds, data, saved_network(with_ds))

@@ -53,3 +53,15 @@ def test_importing_hydro_loads_no_heavy_library():
     code = "import sys, hydro; print(int('xarray' in sys.modules), int('numba' in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "0"]
+
+
+def test_agreements_caps_and_years_from_python():
+    small = {"uncertainty.parameter_sets": 0, "hydrology.members": 6, "time.years": 6}
+    table = hydro.judge(RUNS / "negotiate.toml", {"cap_4": {"qosh_tepa.withdrawal_km3": 4}, "cap_8": {"qosh_tepa.withdrawal_km3": 8}},
+                        overrides=small)
+    assert table.loc["cap_4", "afg_withdrawal_km3"] == pytest.approx(4.0, rel=1e-6)
+    assert table.loc["cap_8", "UZB_TKM_dry_pct"] > table.loc["cap_4", "UZB_TKM_dry_pct"]
+    caps = hydro.admissible(RUNS / "negotiate.toml", ["upstream_first"], [10.0], 8.0, overrides=small)
+    assert set(caps.measure) == {"total", "added"} and (caps.withdrawal_km3 <= 8.0).all()
+    years = hydro.year_by_year(RUNS / "timeline.toml", overrides=small)
+    assert {"shortfall_pct", "leverage_score", "qosh_tepa_withdrawal"} <= set(years.quantity)
