@@ -90,6 +90,17 @@ class Evaluator:
             self._prepared[key] = [(s, prepare(s)) for s in scenarios]
         return self._prepared[key]
 
+    def _refuse_hydrology(self, settings: list) -> None:
+        hydrology = [k for k, _ in settings if k.split(".")[0] in ("hydrology", "parameters", "uncertainty")]
+        if hydrology:
+            raise ScenarioError([Problem(str(self.run_file), "negotiate", ", ".join(hydrology),
+                                         "agreement settings that leave the hydrology alone (no hydrology.*, parameters.* or uncertainty.* key)")])
+
+    @staticmethod
+    def _structural(settings: list) -> list:
+        """The settings that change the network or the years (not Qosh Tepa's, the rule's or its options)."""
+        return [(k, v) for k, v in settings if not (k == "rule" or k.split(".")[0] in ("qosh_tepa", "allocation"))]
+
     def run(self, settings: list, keep_plants: bool = False):
         """The results of the run file with `settings` on top (the kept variables of a counterpart run), members of
         every parameter set stacked. Qosh Tepa, rule and allocation settings reuse the run's inflows; any other
@@ -98,14 +109,9 @@ class Evaluator:
         from hydro.layout import layout_json
         from hydro.runner import counterpart, stack_members
 
-        hydrology = [k for k, _ in settings if k.split(".")[0] in ("hydrology", "parameters", "uncertainty")]
-        if hydrology:
-            raise ScenarioError([Problem(str(self.run_file), "negotiate", ", ".join(hydrology),
-                                         "agreement settings that leave the hydrology alone (no hydrology.*, parameters.* or uncertainty.* key)")])
-        fast = [(k, v) for k, v in settings if k == "rule" or k.split(".")[0] in ("qosh_tepa", "allocation")]
-        structural = [(k, v) for k, v in settings if (k, v) not in fast]
+        self._refuse_hydrology(settings)
         parts = []
-        for scenario, inputs in self._prepare(structural):
+        for scenario, inputs in self._prepare(self._structural(settings)):
             parts.append(counterpart(scenario, [*self.overrides, *settings], "agreement", inputs, keep_plants=keep_plants))
             if keep_plants:  # the layout, so that energy readers find the plants' figures
                 parts[-1].attrs["network_json"] = layout_json(inputs.network)
@@ -114,42 +120,99 @@ class Evaluator:
         return parts[0] if len(parts) == 1 else stack_members(parts)
 
     def measure(self, settings: list) -> dict:
-        """The figures of one agreement (module docstring)."""
-        return figures(self.run(settings))
+        """The figures of one agreement (module docstring), from the simulation's arrays (no Dataset is built)."""
+        from hydro.runner import counterpart_arrays
+
+        self._refuse_hydrology(settings)
+        parts = []
+        for scenario, inputs in self._prepare(self._structural(settings)):
+            other, used, arrays = counterpart_arrays(scenario, [*self.overrides, *settings], "agreement", inputs)
+            parts.append(Kept.of_arrays(used.network, arrays, used.year_type[:, other.warmup_months:], other.reported_axis.water_year))
+            self.simulations += 1
+            self.member_runs += parts[-1].demand.shape[0]
+        return figures(Kept.stack(parts))
 
 
-def figures(ds) -> dict:
-    """An agreement's figures from its results (module docstring), in numpy on the arrays the run keeps (the same
-    arithmetic as :func:`hydro.metrics.state_summary` and :func:`hydro.metrics.member_shortfall`); NaN for the
+@dataclass
+class Kept:
+    """What an agreement's figures need, as numpy: per offtake its state, and (member, time[, offtake]) hm3 per month
+    of demand and shortfall, Qosh Tepa's withdrawal and the delta's inflow; the dry months and each month's water
+    year."""
+
+    state: np.ndarray
+    demand: np.ndarray
+    shortfall: np.ndarray
+    qt: np.ndarray | None
+    delta: np.ndarray | None
+    dry: np.ndarray
+    water_year: np.ndarray
+
+    @classmethod
+    def of_dataset(cls, ds) -> "Kept":
+        nodes = [str(n) for n in ds.node.values]
+        kind = np.asarray(ds.kind.values).astype(str)
+        off = np.flatnonzero(kind == "offtake")
+        order = ("member", "time", "node")
+
+        def at(var, name):
+            return np.asarray(ds[var].isel(node=nodes.index(name)).transpose("member", "time").values, dtype=float) if name in nodes else None
+
+        dry = (np.asarray(ds.year_type.transpose("member", "time").values) == "dry") if "year_type" in ds.coords else \
+            np.zeros((ds.sizes["member"], ds.sizes["time"]), bool)
+        return cls(np.asarray(ds.state.values).astype(str)[off],
+                   np.asarray(ds.demand.isel(node=off).transpose(*order).values, dtype=float),
+                   np.asarray(ds.shortfall.isel(node=off).transpose(*order).values, dtype=float),
+                   at("withdrawal", "qosh_tepa"), at("inflow", DELTA), dry, np.asarray(ds.water_year.values))
+
+    @classmethod
+    def of_arrays(cls, network, arrays: dict, year_type: np.ndarray, water_year: np.ndarray) -> "Kept":
+        """From :func:`hydro.simulate.simulate`'s arrays (nodes ``arrays["nodes"]``) and the run's year types."""
+        nodes = [int(i) for i in arrays["nodes"]]
+        names = [network.names[i] for i in nodes]
+        off = [k for k, i in enumerate(nodes) if network.kind_name[i] == "offtake"]
+
+        def at(var, name):
+            return arrays[var][:, :, names.index(name)] if name in names else None
+
+        return cls(np.array([network.state[nodes[k]] for k in off]), arrays["demand"][:, :, off], arrays["shortfall"][:, :, off],
+                   at("withdrawal", "qosh_tepa"), at("inflow", DELTA), np.asarray(year_type).astype(str) == "dry", np.asarray(water_year))
+
+    @classmethod
+    def stack(cls, parts: list) -> "Kept":
+        """Parameter sets' members one after the other."""
+        if len(parts) == 1:
+            return parts[0]
+
+        def cat(name):
+            values = [getattr(p, name) for p in parts]
+            return None if values[0] is None else np.concatenate(values, axis=0)
+
+        return cls(parts[0].state, cat("demand"), cat("shortfall"), cat("qt"), cat("delta"), cat("dry"), parts[0].water_year)
+
+
+def figures(run) -> dict:
+    """An agreement's figures (module docstring) from its results (a Dataset, or :class:`Kept`), in numpy: the same
+    arithmetic as :func:`hydro.metrics.state_summary` and :func:`hydro.metrics.member_shortfall`; NaN for the
     dry-year figures of a run without a dry year."""
-    out = {}
-    nodes = [str(n) for n in ds.node.values]
-    members, months = ds.sizes["member"], ds.sizes["time"]
+    k = run if isinstance(run, Kept) else Kept.of_dataset(run)
+    members, months = k.demand.shape[:2]
     years = months / 12.0
-
-    def at(var, name):
-        return np.asarray(ds[var].isel(node=nodes.index(name)).transpose("member", "time").values, dtype=float)
-
-    out["afg_withdrawal_km3"] = float(at("withdrawal", "qosh_tepa").sum() / members / years / 1000.0) if "qosh_tepa" in nodes else 0.0
-    out["delta_inflow_km3"] = float(at("inflow", DELTA).sum() / members / years / 1000.0) if DELTA in nodes else np.nan
-    dry = (np.asarray(ds.year_type.transpose("member", "time").values) == "dry") if "year_type" in ds.coords else np.zeros((members, months), bool)
+    out = {"afg_withdrawal_km3": float(k.qt.sum() / members / years / 1000.0) if k.qt is not None else 0.0,
+           "delta_inflow_km3": float(k.delta.sum() / members / years / 1000.0) if k.delta is not None else np.nan}
+    dry = k.dry
     if not dry.any():
         for s in (*DOWNSTREAM, "UZB_TKM"):
             out[f"{s}_dry_pct"] = out[f"{s}_dry_p90_pct"] = np.nan
         return out
-    wy = np.asarray(ds.water_year.values)
-    dry_years = np.array([len(np.unique(wy[row])) for row in dry], dtype=float)  # each member's dry water years
-    kind = np.asarray(ds.kind.values).astype(str) if "kind" in ds.coords else None
-    state = np.asarray(ds.state.values).astype(str)
-    order = ("member", "time", "node")
+    dry_years = np.array([len(np.unique(k.water_year[row])) for row in dry], dtype=float)  # each member's dry water years
     short_all, demand_all, together, n_all = np.zeros(members), 0.0, 0.0, dry_years.sum()
     for s in DOWNSTREAM:
-        idx = np.flatnonzero((state == s) & ((kind == "offtake") if kind is not None else True))
-        if not len(idx) or n_all == 0:
+        idx = np.flatnonzero(k.state == s)
+        if not len(idx):
             out[f"{s}_dry_pct"] = out[f"{s}_dry_p90_pct"] = np.nan
             continue
-        short = np.asarray(ds.shortfall.isel(node=idx).transpose(*order).values, dtype=float).sum(axis=2)
-        demand = np.asarray(ds.demand.isel(node=idx).transpose(*order).values, dtype=float).sum(axis=2)
+        short = k.shortfall[:, :, idx].sum(axis=2)
+        demand = k.demand[:, :, idx].sum(axis=2)
         per_member = np.where(dry, short, 0.0).sum(axis=1)  # hm3 over each member's dry years
         demand_year = float(np.where(dry, demand, 0.0).sum() / n_all)  # hm3 per dry member-year
         out[f"{s}_dry_pct"] = 100.0 * float(per_member.sum() / n_all) / demand_year
@@ -160,8 +223,8 @@ def figures(ds) -> dict:
         demand_all += demand_year
         together += float(per_member.sum() / n_all)
     if demand_all > 0:
-        out["UZB_TKM_dry_pct"] = 100.0 * together / demand_all
         has_dry = dry_years > 0  # a member without a dry year has no dry-year figure
+        out["UZB_TKM_dry_pct"] = 100.0 * together / demand_all
         out["UZB_TKM_dry_p90_pct"] = 100.0 * float(np.quantile(short_all[has_dry], 0.9)) / demand_all
         out["_members_pct"] = np.where(has_dry, 100.0 * short_all / demand_all, np.nan)  # each member's UZB + TKM dry-year shortfall
     else:

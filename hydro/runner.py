@@ -197,13 +197,10 @@ def needed_counterparts(scenario: Scenario, has_dry_years: bool) -> dict[str, li
     return out
 
 
-def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | None = None, members: slice | None = None,
-                keep_plants: bool = False) -> xr.Dataset:
-    """One counterpart run of `scenario` (its run document with `overrides`), keeping what reports need
-    (:data:`hydro.variables.COUNTERPART`) at offtakes, terminals and the gauges (Kerki). When the overrides leave the hydrology alone,
-    the inflows of `base` (the run's own inputs) are reused, so the members are paired; `members` limits it to a
-    block of them. The dry-year counterpart (and any with `keep_plants`) keeps its plants' release and storage too,
-    for their energy."""
+def counterpart_arrays(scenario: Scenario, overrides: list, name: str, base: Inputs | None = None, members: slice | None = None,
+                       keep_plants: bool = False) -> tuple[Scenario, Inputs, dict]:
+    """The simulation of :func:`counterpart` without the Dataset: (the counterpart's scenario, its inputs, the arrays
+    :func:`hydro.simulate.simulate` returns, mass balance checked)."""
     from dataclasses import replace
 
     from hydro.scenario import scenario_from_dict
@@ -225,6 +222,17 @@ def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | N
         keep = (*COUNTERPART, "flow", "storage")
     arrays = simulate(net, inflows, inputs.demands, other.axis, inputs.rule, keep=keep, nodes=kept,
                       first_member=members.start if members is not None else 0, warmup=other.warmup_months)
+    return other, inputs, arrays
+
+
+def counterpart(scenario: Scenario, overrides: list, name: str, base: Inputs | None = None, members: slice | None = None,
+                keep_plants: bool = False) -> xr.Dataset:
+    """One counterpart run of `scenario` (its run document with `overrides`), keeping what reports need
+    (:data:`hydro.variables.COUNTERPART`) at offtakes, terminals and the gauges (Kerki). When the overrides leave the hydrology alone,
+    the inflows of `base` (the run's own inputs) are reused, so the members are paired; `members` limits it to a
+    block of them. The dry-year counterpart (and any with `keep_plants`) keeps its plants' release and storage too,
+    for their energy."""
+    other, inputs, arrays = counterpart_arrays(scenario, overrides, name, base, members, keep_plants)
     ds = _dataset(other, inputs, arrays, members)
     ds.attrs = {"title": f"{ds.attrs.get('title', '')}: counterpart {name}", "counterpart": name,
                 "overrides_json": json.dumps(overrides), "rule": other.rule, "package_version": ds.attrs["package_version"],

@@ -176,3 +176,16 @@ def test_a_member_without_a_dry_year_has_no_dry_year_figure():
     assert (dry_years == 0).any() and (dry_years > 0).any()  # this sample has both kinds of member
     members = negotiation.figures(ds)["_members_pct"]
     assert np.isnan(members[dry_years == 0]).all() and np.isfinite(members[dry_years > 0]).all()
+
+
+@pytest.mark.parametrize("settings", [
+    [("rule", "icwc_quota")],
+    negotiation.agreement_settings(7.0, 0.4, 0.5, "kerki_split"),
+    [("reservoirs.rogun.enabled", True), ("qosh_tepa.withdrawal_km3", 5.0)],  # a network of its own
+])
+def test_judging_on_the_arrays_equals_judging_the_results(evaluator, settings):
+    """measure() reads the simulation's arrays without building a Dataset; it gives the Dataset's figures."""
+    fast, slow = evaluator.measure(settings), negotiation.figures(evaluator.run(settings))
+    assert fast.keys() == slow.keys()
+    for key in fast:
+        np.testing.assert_allclose(fast[key], slow[key], rtol=1e-12, atol=1e-12, err_msg=key)
