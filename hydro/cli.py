@@ -822,7 +822,8 @@ def _report(args) -> int:
     from hydro.report import write_report
 
     folder = Path(args.folder)
-    kinds = ("results.nc", "sweep.json", "compare.csv", "hindcast.csv", "sensitivity.csv", "uncertainty_band.csv", "pareto.csv", "timeline.csv")
+    kinds = ("results.nc", "sweep.json", "compare.csv", "hindcast.csv", "sensitivity.csv", "uncertainty_band.csv", "pareto.csv",
+             "agreements.csv", "timeline.csv")
     if not any((folder / f).exists() for f in kinds):
         raise ScenarioError([Problem(str(folder), "<folder>", f"<none of {', '.join(kinds)}>",
                                      "a folder written by hydro run, sweep, compare, hindcast, sensitivity, uncertainty, negotiate or timeline")])

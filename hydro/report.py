@@ -413,15 +413,17 @@ def _negotiation_section(folder: Path) -> str:
 
     from hydro.results import check_outputs
 
-    check_outputs(folder, ("pareto.csv", "admissible.csv"))
+    check_outputs(folder, tuple(f for f in ("pareto.csv", "admissible.csv", "agreements.csv") if (folder / f).exists()))
     about = json.loads((folder / "negotiate.json").read_text(encoding="utf-8")) if (folder / "negotiate.json").exists() else {}
-    pareto = pd.read_csv(folder / "pareto.csv")
-    front = pareto[pareto.pareto]
     body = ("<h2>Which agreement would work?</h2><p>Every agreement judged on the same members, years and parameter sets "
             f"({about.get('members_per_set', '?')} members x {max(int(about.get('parameter_sets', 0) or 0), 1)} set(s), "
             f"{about.get('years', '?')} years; dry years: {html.escape(str(about.get('dry_year', '?')))}). "
             "Shortfalls are UZB's and TKM's in their dry years, % of their demand in those years; p90: the 90th percentile of "
             "the members.</p>")
+    if not (folder / "pareto.csv").exists():  # hydro negotiate --agreements-only: the agreements side by side
+        return body + "<h3>Agreements side by side</h3>" + _table(pd.read_csv(folder / "agreements.csv"), 2, index=False)
+    pareto = pd.read_csv(folder / "pareto.csv")
+    front = pareto[pareto.pareto]
     admissible = pd.read_csv(folder / "admissible.csv")
     body += ("<h3>The largest admissible Qosh Tepa cap</h3><p>km3/yr keeping the UZB + TKM dry-year shortfall at or under "
              "the threshold (total) or letting Qosh Tepa add at most that much (added); band: the members' own caps, 5-95 %; "
@@ -542,7 +544,7 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None, sel: di
         numbers, body = _run_section(ds, others)
         summary = f'<h2>In short</h2><p class="summary">{html.escape(plain_summary(ds, others))}</p>'
         provenance = _provenance_html(ds.attrs)
-    elif (folder / "pareto.csv").exists():
+    elif (folder / "pareto.csv").exists() or (folder / "agreements.csv").exists():
         question = ("Which Qosh Tepa caps and seasons keep Uzbekistan's and Turkmenistan's dry-year shortfall under a threshold, "
                     "how much water does each leave Afghanistan, and which are better for everyone than no agreement?")
         title = "Amu Darya allocation model: negotiation"
@@ -580,7 +582,7 @@ def build_report(folder: str | Path, hindcast: str | Path | None = None, sel: di
             recorded = [c for c in ("counter_recorded", "score_recorded", "rank_recorded") if c in lev.columns]
             if recorded:
                 body += "<p>The same scores with the recorded figure instead:</p>" + _table(lev[["counter", "score", "rank", *recorded]], 3)
-    if (folder / "pareto.csv").exists():
+    if (folder / "pareto.csv").exists() or (folder / "agreements.csv").exists():
         body += _negotiation_section(folder)
     for extra in [p for p in (folder, Path(timeline) if timeline is not None else None) if p is not None]:
         if (extra / "timeline.csv").exists():

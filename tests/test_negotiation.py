@@ -152,6 +152,8 @@ def test_a_file_of_agreements_is_judged_side_by_side(tmp_path, capsys):
     assert table.loc["cap_5", "afg_withdrawal_km3"] == pytest.approx(5.0, rel=1e-6)
     assert table.loc["rogun_on", "UZB_dry_pct"] != pytest.approx(table.loc["status quo", "UZB_dry_pct"])  # a network of its own
     assert not (out / "pareto.csv").exists()
+    assert main(["report", str(out)]) == 0  # the agreements side by side in a report
+    assert "Agreements side by side" in (out / "report.html").read_text()
 
 
 @pytest.mark.parametrize("text, expected", [
