@@ -217,12 +217,6 @@ def admissible(run_file: str | Path, rules: list[str], thresholds_pct: list[floa
 def year_by_year(run_file: str | Path, *, overrides: dict | None = None, **keywords) -> pd.DataFrame:
     """Year by year as written (Qosh Tepa's build-out, a flow trend, Rogun's filling) and without Qosh Tepa: per water
     year, quantity and state, the members' mean and 5-95 % band (``hydro timeline``'s ``timeline.csv``)."""
-    from hydro import leverage, negotiation
-    from hydro.results import saved_network
-    from hydro.timeline import timeline
+    from hydro.timeline import run_timeline
 
-    evaluator = negotiation.Evaluator(run_file, _overrides(overrides, keywords))
-    with_ds = evaluator.run([], keep_plants=True)
-    without_ds = evaluator.run([(negotiation.QT_KEY, 0.0)])
-    data = leverage.load_leverage(Path(evaluator.base.basin_path) / "leverage.toml")
-    return timeline(with_ds, without_ds, data, saved_network(with_ds))
+    return run_timeline(run_file, _overrides(overrides, keywords))[0]

@@ -692,24 +692,20 @@ def _negotiate(args) -> int:
 def _timeline(args) -> int:
     import json
 
-    from hydro import charts, leverage, negotiation, timeline
-    from hydro.results import atomic_outputs, saved_network
+    from hydro import charts, timeline
+    from hydro.results import atomic_outputs
     from hydro.scenario import load_scenario, parse_set
 
     started = time.perf_counter()
     overrides = [parse_set(s) for s in args.overrides]
     scenario = load_scenario(args.run_file, overrides)
-    data = leverage.load_leverage(scenario.basin_path / "leverage.toml")
     out = _out_folder(args, scenario, scenario.name + "_timeline")
-    evaluator = negotiation.Evaluator(args.run_file, overrides)
-    with_ds = evaluator.run([], keep_plants=True)
-    without_ds = evaluator.run([(negotiation.QT_KEY, 0.0)])
-    table = timeline.timeline(with_ds, without_ds, data, saved_network(with_ds))
+    table, simulations = timeline.run_timeline(args.run_file, overrides)
     lines = timeline.changes(table)
     provenance = {"run_file": str(args.run_file), "overrides": [f"{k}={v}" for k, v in overrides], "basin": str(scenario.basin_path),
                   "members_per_set": scenario.members, "parameter_sets": scenario.parameter_sets, "rule": scenario.rule,
                   "qosh_tepa_build_out": [[str(m), s] for m, s in scenario.qosh_tepa.build_out],
-                  "hydrology_trend": scenario.hydrology["trend"], "changes": lines, "simulations": evaluator.simulations,
+                  "hydrology_trend": scenario.hydrology["trend"], "changes": lines, "simulations": simulations,
                   "seconds": round(time.perf_counter() - started, 1)}
     title = (f"{scenario.title or scenario.name}: rule {scenario.rule}, {scenario.members} members x "
              f"{max(scenario.parameter_sets, 1)} parameter set(s)")

@@ -142,3 +142,16 @@ def changes(table: pd.DataFrame, thresholds_pct=(5.0, 10.0, 15.0)) -> list[str]:
             above = series.index[series >= x]
             lines.append(f"{what} reaches {x:g} % of demand in {above[0]}" if len(above) else f"{what} stays below {x:g} % of demand")
     return lines
+
+
+def run_timeline(run_file, overrides: list) -> tuple[pd.DataFrame, int]:
+    """The run file as written and without Qosh Tepa on the same members (plants kept for their energy), read
+    into :func:`timeline` with the basin's leverage indicators; returns (the table, the simulations made)."""
+    from hydro import negotiation
+    from hydro.results import saved_network
+
+    evaluator = negotiation.Evaluator(run_file, overrides)
+    with_ds = evaluator.run([], keep_plants=True)
+    without_ds = evaluator.run([(negotiation.QT_KEY, 0.0)])
+    data = leverage.load_leverage(evaluator.base.basin_path / "leverage.toml")
+    return timeline(with_ds, without_ds, data, saved_network(with_ds)), evaluator.simulations
