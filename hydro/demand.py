@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hydro.hydrology import MEAN_DAYS
 from hydro.network import Network
 from hydro.reservoirs import demand_factor
 from hydro.scenario import QoshTepa
@@ -42,7 +43,7 @@ def qosh_tepa_monthly(qt: QoshTepa, network: Network, axis: TimeAxis) -> np.ndar
         monthly = annual * axis.days / 365.25
     else:
         if qt.pattern == "kerki":
-            weights = network.basin.regimes["kerki"] * np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+            weights = network.basin.regimes["kerki"] * MEAN_DAYS
         else:
             weights = np.asarray(qt.pattern, dtype=float)
         monthly = annual * (weights / weights.sum())[axis.calendar_month]

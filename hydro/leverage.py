@@ -302,7 +302,9 @@ def electricity(data: LeverageData, ds: xr.Dataset, dry_ds: xr.Dataset | None = 
 
 def _season_days(months: tuple) -> int:
     """Days in the calendar months `months` of a common year."""
-    return sum((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[m - 1] for m in months)
+    from hydro.hydrology import MONTH_DAYS
+
+    return int(sum(MONTH_DAYS[m - 1] for m in months))
 
 
 def with_electricity(data: LeverageData, table: pd.DataFrame) -> LeverageData:

@@ -36,13 +36,14 @@ GROWING = (4, 5, 6, 7, 8, 9)
 SPRING = (4, 5)
 MEASURES = {"total": "UZB + TKM dry-year shortfall, % of their dry-year demand",
             "added": "the part of it Qosh Tepa adds (with less without), % of the same demand"}
-DAYS = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
 def season_pattern(growing_share: float, spring_cut: float) -> list[float]:
     """Qosh Tepa's 12 monthly weights (January-December, a ``qosh_tepa.pattern``): `growing_share` of the year's
     water in April-September and the rest in October-March, each spread by days, then April and May cut by
     `spring_cut` (0 = as spread, 1 = nothing in April-May); the weights are relative (the cap sets the volume)."""
+    from hydro.hydrology import MEAN_DAYS as DAYS
+
     growing = np.isin(np.arange(1, 13), GROWING)
     weights = np.where(growing, growing_share / DAYS[growing].sum(), (1.0 - growing_share) / DAYS[~growing].sum()) * DAYS
     weights[[m - 1 for m in SPRING]] *= 1.0 - spring_cut
